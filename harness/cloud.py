@@ -1,0 +1,177 @@
+"""LocalCloud: a started target plus the harness machinery around it (pollers, async, journal).
+
+Example:
+    with LocalCloud(HarnessSettings(), os.environ) as cloud:
+        account = cloud.open_account()
+        account.client("sqs").send_message(...)
+        account.settle()
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from botocore.config import Config
+
+from harness.errors import HarnessError
+from harness.journal import Journal
+from harness.settings import HarnessSettings
+from harness.targets.base import AccountScope, Target, TargetHooks
+from harness.targets.registry import create_target
+from harness.wiring.async_invoke import AsyncInvocation, AsyncInvoker
+from harness.wiring.manager import EventWiring
+
+LOG = logging.getLogger(__name__)
+logging.getLogger("harness").addHandler(logging.NullHandler())
+
+
+class CloudAccount:
+    """One isolated account on the running target: clients, invoke, settle."""
+
+    def __init__(self, cloud: LocalCloud, scope: AccountScope, wiring: EventWiring | None) -> None:
+        self.cloud = cloud
+        self.scope = scope
+        self.wiring = wiring
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def account_id(self) -> str:
+        return self.scope.account_id
+
+    def client(self, service: str) -> Any:
+        """A cached boto3 client for ``service`` in this account."""
+        with self._lock:
+            if service not in self._clients:
+                config = Config(read_timeout=960) if service == "lambda" else None
+                self._clients[service] = self.scope.client(service, config=config)
+            return self._clients[service]
+
+    def invoke(self, function_name: str, payload: Any = None, *, log_tail: bool = False) -> dict[str, Any]:
+        """Invoke synchronously through the Lambda API; returns payload, error and logs."""
+        response = self.client("lambda").invoke(
+            FunctionName=function_name, InvocationType="RequestResponse",
+            LogType="Tail" if log_tail else "None",
+            Payload=json.dumps(payload if payload is not None else {}).encode(),
+        )
+        body = response["Payload"].read()
+        return {
+            "StatusCode": response["StatusCode"],
+            "FunctionError": response.get("FunctionError"),
+            "LogResult": response.get("LogResult"),
+            "Payload": json.loads(body) if body else None,
+        }
+
+    def settle(self, timeout: float | None = None) -> None:
+        """Wait until every event source is drained and nothing runs (see EventWiring.settle)."""
+        if self.wiring is not None:
+            self.wiring.settle(timeout)
+
+    def close(self) -> None:
+        if self.wiring is not None:
+            self.wiring.stop()
+        self.cloud.target.close_account(self.scope)
+
+
+class LocalCloud:
+    """Starts a target and serves its accounts' event sources the way AWS does."""
+
+    def __init__(self, settings: HarnessSettings, environ: Mapping[str, str]) -> None:
+        self.settings = settings
+        self.journal = Journal()
+        self.target: Target = create_target(settings, environ)
+        self._async = AsyncInvoker(self.scope_for, self.journal,
+                                   retry_delays_s=settings.async_retry_delays_s)
+        self._scopes: dict[str, AccountScope] = {}
+        self._wirings: dict[str, EventWiring] = {}
+        self._lock = threading.Lock()
+        self._started = False
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def start(self) -> LocalCloud:
+        self._async.start()
+        try:
+            self.target.start(TargetHooks(self._on_async, self._on_mappings_changed))
+        except BaseException:
+            self._async.stop()
+            self.target.stop()
+            raise
+        self._started = True
+        return self
+
+    def _on_async(self, invocation: AsyncInvocation) -> None:
+        self._async.submit(invocation)
+
+    def _on_mappings_changed(self, account_id: str) -> None:
+        with self._lock:
+            wiring = self._wirings.get(account_id)
+        if wiring is not None:
+            wiring.notify_changed()
+
+    def scope_for(self, account_id: str) -> AccountScope:
+        """The (cached) scope of an account on the target."""
+        with self._lock:
+            scope = self._scopes.get(account_id)
+            if scope is None:
+                scope = self.target.open_account(account_id)
+                self._scopes[account_id] = scope
+            return scope
+
+    def open_account(self, account_id: str | None = None) -> CloudAccount:
+        """A fresh isolated account (or the named one), with its event sources served.
+
+        Raises:
+            HarnessError: the cloud is not started.
+        """
+        if not self._started:
+            raise HarnessError("LocalCloud.start() must be called before open_account()")
+        scope = self.target.open_account(account_id)
+        with self._lock:
+            self._scopes[scope.account_id] = scope
+        wiring = None
+        if self.target.needs_event_pollers:
+            wiring = EventWiring(
+                scope, self.scope_for, self.journal, self.settings,
+                extra_pending=[lambda: self._pending_work(scope.account_id)],
+            ).start()
+            with self._lock:
+                self._wirings[scope.account_id] = wiring
+        return CloudAccount(self, scope, wiring)
+
+    def _pending_work(self, account_id: str) -> list[str]:
+        pending: list[str] = []
+        queued = self._async.pending(account_id)
+        if queued:
+            pending.append(f"{queued} asynchronous invocation(s) queued or running")
+        runtime = self.target.runtime
+        running = runtime.in_flight_for(account_id) if runtime is not None else 0
+        if running:
+            pending.append(f"{running} Lambda invocation(s) running")
+        return pending
+
+    def stop(self) -> None:
+        """Stop pollers, async workers and the target; never raises for cleanup failures."""
+        with self._lock:
+            wirings = list(self._wirings.values())
+            self._wirings.clear()
+        for wiring in wirings:
+            try:
+                wiring.stop()
+            except Exception:
+                LOG.exception("stopping event wiring failed")
+        self._async.stop()
+        try:
+            self.target.stop()
+        finally:
+            self._started = False

@@ -1,0 +1,270 @@
+"""One execution environment: an `awslambdaric` process and the Runtime API it talks to.
+
+The driving thread waits with ``select`` on the process output and the exchange's wake pipe, so
+output is read while the handler runs (no pipe can fill up) and every line written before the
+runtime posted its result belongs to that invocation.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+import psutil
+
+from harness.lambda_runtime.api import RuntimeApiServer, RuntimeExchange
+from harness.lambda_runtime.process import ProcessSpawner, kill_process_tree
+from harness.lambda_runtime.spec import (
+    FunctionSpec,
+    InvocationRequest,
+    InvocationResult,
+    error_payload,
+    format_end,
+    format_report,
+    format_start,
+)
+
+LOG = logging.getLogger(__name__)
+_SAMPLE_EVERY_S = 0.05
+_MB = 1024 * 1024
+
+
+class _Outcome(Enum):
+    DONE = "done"
+    EXITED = "exited"
+    TIMEOUT = "timeout"
+    OUT_OF_MEMORY = "oom"
+
+
+@dataclass(frozen=True)
+class LaunchConfig:
+    """How to start the runtime process: interpreter, task root and environment variables."""
+
+    interpreter: str
+    task_root: str
+    env: Mapping[str, str]
+
+
+class ExecutionEnvironment:
+    """A warm-able sandbox for one function version; not thread-safe: one invocation at a time."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        spawner: ProcessSpawner,
+        *,
+        environment_id: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.spec = spec
+        self.id = environment_id or uuid.uuid4().hex
+        self._spawner = spawner
+        self._clock = clock
+        self._wall = wall_clock
+        self._exchange = RuntimeExchange(spec.function_arn)
+        self._server = RuntimeApiServer(self._exchange).start()
+        self._proc: object | None = None
+        self._ps: psutil.Process | None = None
+        self._out_fd = -1
+        self._buffer = bytearray()
+        self._peak_rss = 0
+        self._last_sample = 0.0
+        self.init_duration_ms: float | None = None
+        self._init_logs = ""
+        self._init_failure: tuple[bytes, str] | None = None
+        self.invocations = 0
+        self.last_used = clock()
+        self.alive = False
+
+    @property
+    def runtime_api(self) -> str:
+        return self._server.address
+
+    def start(self, launch: LaunchConfig, init_timeout_s: float) -> None:
+        """Start the process and wait until it asks for its first invocation (or fails init)."""
+        started = self._clock()
+        proc = self._spawner.spawn(
+            [launch.interpreter, "-m", "awslambdaric", self.spec.handler],
+            env=launch.env,
+            cwd=launch.task_root,
+        )
+        self._proc = proc
+        assert proc.stdout is not None
+        self._out_fd = proc.stdout.fileno()
+        os.set_blocking(self._out_fd, False)
+        try:
+            self._ps = psutil.Process(proc.pid)
+        except psutil.Error:
+            self._ps = None
+        self.alive = True
+        outcome = self._pump(
+            lambda: self._exchange.waiting_for_next or self._exchange.init_error is not None,
+            started + min(init_timeout_s, max(self.spec.timeout_s, init_timeout_s)),
+        )
+        self.init_duration_ms = (self._clock() - started) * 1000
+        self._init_logs = self._take_output()
+        init_error = self._exchange.init_error
+        if init_error is not None:
+            self._init_failure = (init_error.body, init_error.error_type or "Runtime.Unknown")
+        elif outcome is _Outcome.EXITED:
+            code = self._exit_code()
+            self._init_failure = (
+                error_payload("", "Runtime.ExitError", f"Runtime exited with error: exit status {code}"),
+                "Runtime.ExitError",
+            )
+        elif outcome is _Outcome.TIMEOUT:
+            self._init_failure = (
+                error_payload("", "Sandbox.Timedout", f"Init timed out after {init_timeout_s:.2f} seconds"),
+                "Sandbox.Timedout",
+            )
+        if self._init_failure is not None:
+            self.stop()
+
+    def invoke(self, request: InvocationRequest) -> InvocationResult:
+        """Run one invocation to its end (result, error, timeout, crash or out of memory)."""
+        cold = self.invocations == 0
+        self.invocations += 1
+        started_wall = self._wall()
+        started = self._clock()
+        init_logs, init_ms = (self._init_logs, self.init_duration_ms) if cold else ("", None)
+        self._init_logs = ""
+        if self._init_failure is not None:
+            body, error_type = self._init_failure
+            return self._result(request, body, error_type, 0.0, init_ms, cold, started_wall,
+                                init_logs, "", status="error")
+        self._peak_rss = 0
+        self._exchange.submit(request, self._wall() + self.spec.timeout_s)
+        outcome = self._pump(
+            lambda: self._exchange.has_reply(request.request_id), started + self.spec.timeout_s
+        )
+        duration_ms = (self._clock() - started) * 1000
+        output = self._take_output()
+        self.last_used = self._clock()
+        if outcome is _Outcome.DONE:
+            self._over_memory()  # also samples short invocations for Max Memory Used
+            reply = self._exchange.take_reply(request.request_id)
+            assert reply is not None
+            error_type = (reply.error_type or "Unhandled") if reply.is_error else None
+            return self._result(request, reply.body, error_type, duration_ms, init_ms, cold,
+                                started_wall, init_logs, output)
+        self.stop()
+        if outcome is _Outcome.TIMEOUT:
+            detail = f"Task timed out after {self.spec.timeout_s:.2f} seconds"
+            error_type, duration_ms = "Sandbox.Timedout", self.spec.timeout_s * 1000
+        elif outcome is _Outcome.OUT_OF_MEMORY:
+            detail, error_type = "Runtime exited with error: signal: killed", "Runtime.OutOfMemory"
+        else:
+            detail = f"Runtime exited with error: exit status {self._exit_code()}"
+            error_type = "Runtime.ExitError"
+        body = error_payload(request.request_id, error_type, detail)
+        tail = f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime())}Z {request.request_id} {detail}\n"
+        return self._result(request, body, error_type, duration_ms, init_ms, cold, started_wall,
+                            init_logs, output + tail, status="error")
+
+
+    def _result(
+        self, request: InvocationRequest, body: bytes, error_type: str | None, duration_ms: float,
+        init_ms: float | None, cold: bool, started_wall: float, init_logs: str, output: str,
+        status: str | None = None,
+    ) -> InvocationResult:
+        max_mb = max(1, round(self._peak_rss / _MB)) if self._peak_rss else 1
+        report = format_report(
+            request.request_id, duration_ms=duration_ms, memory_mb=self.spec.memory_mb,
+            max_memory_mb=max_mb, init_duration_ms=init_ms, status=status,
+            error_type=error_type if status else None,
+        )
+        logs = "".join([
+            init_logs,
+            format_start(request.request_id, self.spec.version) + "\n",
+            output if not output or output.endswith("\n") else output + "\n",
+            format_end(request.request_id) + "\n",
+            report + "\n",
+        ])
+        return InvocationResult(
+            request_id=request.request_id, payload=body,
+            function_error="Unhandled" if error_type else None, error_type=error_type,
+            logs=logs, duration_ms=duration_ms, init_duration_ms=init_ms, max_memory_mb=max_mb,
+            memory_mb=self.spec.memory_mb, cold=cold, started_at=started_wall,
+            environment_id=self.id,
+        )
+
+    def _pump(self, done: Callable[[], bool], deadline: float) -> _Outcome:
+        wake = self._exchange.wake_fd
+        while True:
+            if done():
+                self._drain()
+                return _Outcome.DONE
+            now = self._clock()
+            if now >= deadline:
+                return _Outcome.TIMEOUT
+            if now - self._last_sample >= _SAMPLE_EVERY_S and self._over_memory():
+                return _Outcome.OUT_OF_MEMORY
+            ready, _, _ = select.select([self._out_fd, wake], [], [], min(deadline - now, _SAMPLE_EVERY_S))
+            if wake in ready:
+                self._exchange.clear_wake()
+            if self._out_fd in ready and not self._read_chunk():
+                if done():
+                    return _Outcome.DONE
+                return _Outcome.EXITED
+
+    def _read_chunk(self) -> bool:
+        try:
+            data = os.read(self._out_fd, 65536)
+        except BlockingIOError:
+            return True
+        if not data:
+            return False
+        self._buffer.extend(data)
+        return True
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                data = os.read(self._out_fd, 65536)
+            except (BlockingIOError, OSError):
+                return
+            if not data:
+                return
+            self._buffer.extend(data)
+
+    def _take_output(self) -> str:
+        text = self._buffer.decode("utf-8", errors="replace")
+        self._buffer.clear()
+        return text
+
+    def _over_memory(self) -> bool:
+        self._last_sample = self._clock()
+        if self._ps is None:
+            return False
+        try:
+            rss = self._ps.memory_info().rss
+        except psutil.Error:
+            return False
+        self._peak_rss = max(self._peak_rss, rss)
+        return rss > self.spec.memory_mb * _MB
+
+    def sample_memory(self) -> None:
+        self._over_memory()
+
+    def _exit_code(self) -> int | None:
+        proc = self._proc
+        if proc is None:
+            return None
+        try:
+            return int(proc.wait(timeout=1))  # type: ignore[attr-defined]
+        except Exception:  # still running or already reaped
+            return getattr(proc, "returncode", None)
+
+    def stop(self) -> None:
+        """Kill the process and close the Runtime API; idempotent."""
+        self.alive = False
+        if self._proc is not None:
+            kill_process_tree(self._proc)  # type: ignore[arg-type]
+        self._server.stop()

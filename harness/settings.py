@@ -1,0 +1,100 @@
+"""Frozen harness settings, resolved once from explicit values > HARNESS_* environment > ini > default.
+
+Nothing here reads the environment at import time: callers pass the mapping they want resolved
+(``os.environ`` at the CLI or plugin edge, a dict in tests).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigurationError
+
+ISOLATION_MODES = ("session", "worker", "test")
+
+
+@dataclass(frozen=True)
+class HarnessSettings:
+    """Every knob of the harness, with AWS-like defaults scaled for local testing."""
+
+    target: str = "moto"
+    region: str = "us-east-1"
+    isolation: str = "session"
+    state_dir: Path = Path(".harness")
+    # Lambda runtime
+    idle_ttl_s: float = 300.0
+    init_timeout_s: float = 10.0
+    interpreters: Mapping[str, str] = field(default_factory=dict)
+    # Event sources
+    poll_interval_s: float = 0.02
+    mapping_refresh_s: float = 0.5
+    sqs_pollers: int = 5
+    # Async invocations: AWS waits 1 and 2 minutes between retries; locally seconds, scalable.
+    async_retry_delays_s: tuple[float, ...] = (1.0, 2.0)
+    settle_timeout_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.isolation not in ISOLATION_MODES:
+            raise ConfigurationError(
+                f"isolation={self.isolation!r} is not one of {', '.join(ISOLATION_MODES)}; "
+                "set HARNESS_ISOLATION or --harness-isolation to one of them"
+            )
+
+    @classmethod
+    def resolve(
+        cls,
+        explicit: Mapping[str, Any] | None = None,
+        environ: Mapping[str, str] | None = None,
+        ini: Mapping[str, Any] | None = None,
+    ) -> HarnessSettings:
+        """Build settings; explicit values win over ``HARNESS_<NAME>`` variables, then ini.
+
+        Raises:
+            ConfigurationError: a value cannot be converted to the field's type.
+        """
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = _first(f.name, explicit or {}, environ or {}, ini or {})
+            if raw is not None:
+                values[f.name] = _convert(f, raw)
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> HarnessSettings:
+        return dataclasses.replace(self, **changes)
+
+
+def _first(
+    name: str, explicit: Mapping[str, Any], environ: Mapping[str, str], ini: Mapping[str, Any]
+) -> Any:
+    if explicit.get(name) is not None:
+        return explicit[name]
+    env_name = f"HARNESS_{name.upper()}"
+    if environ.get(env_name):
+        return environ[env_name]
+    return ini.get(name) or None
+
+
+def _convert(f: dataclasses.Field[Any], raw: Any) -> Any:
+    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+    try:
+        if isinstance(default, bool):
+            return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes")
+        if isinstance(default, (int, float)) and not isinstance(raw, (int, float)):
+            return type(default)(raw)
+        if isinstance(default, Path):
+            return Path(raw)
+        if isinstance(default, tuple) and isinstance(raw, str):
+            return tuple(float(x) for x in raw.split(",") if x.strip())
+        if isinstance(default, Mapping) and isinstance(raw, str):
+            pairs = (item.split("=", 1) for item in raw.split(",") if item.strip())
+            return {k.strip(): v.strip() for k, v in pairs}
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"setting {f.name}={raw!r} is not a valid {type(default).__name__}: {exc}; "
+            f"fix HARNESS_{f.name.upper()} or the option that set it"
+        ) from exc
+    return raw

@@ -1,0 +1,207 @@
+"""The embedded default target: a moto server on 127.0.0.1 in this process, with real Lambda.
+
+The server runs in a thread of the harness process, so the seams (moto_seams.py) can route every
+Lambda invocation to the process runtime. Isolation is by account: each scope is a fresh
+12-digit account, selected by harness clients with the ``x-moto-account-id`` header and by
+handlers through STS-assumed credentials of their function's role.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import urllib.request
+from collections.abc import Mapping
+from importlib.metadata import version
+from typing import Any
+
+import boto3
+
+from harness.errors import TargetError, TargetNotReadyError
+from harness.lambda_runtime.code import CodeStore, InterpreterResolver
+from harness.lambda_runtime.pool import ProcessRuntime
+from harness.lambda_runtime.spec import Credentials, FunctionSpec
+from harness.settings import HarnessSettings
+from harness.targets.base import AccountScope, TargetHooks
+
+LOG = logging.getLogger(__name__)
+_HOST_VARIABLES = ("PATH", "LANG", "LC_ALL", "HOME", "SSL_CERT_FILE", "PYENV_ROOT")
+MOTO_DEFAULT_ACCOUNT = "123456789012"
+
+
+class MotoTarget:
+    """moto in server mode, in-process, with the harness's Lambda runtime plugged in."""
+
+    name = "moto"
+
+    def __init__(self, settings: HarnessSettings, environ: Mapping[str, str]) -> None:
+        self.settings = settings
+        self.region = settings.region
+        self._environ = dict(environ)
+        self._server: Any = None
+        self._seams: Any = None
+        self._runtime: ProcessRuntime | None = None
+        self._endpoint: str | None = None
+        self._credentials: dict[str, Credentials] = {}
+        self._lock = threading.Lock()
+        self._log_handler: logging.Handler | None = None
+        self._rng = random.Random()
+
+    @property
+    def endpoint_url(self) -> str | None:
+        return self._endpoint
+
+    @property
+    def runtime(self) -> ProcessRuntime | None:
+        return self._runtime
+
+    @property
+    def needs_event_pollers(self) -> bool:
+        return True
+
+    @property
+    def log_path(self) -> str:
+        return str(self.settings.state_dir / "logs" / "moto.log")
+
+    def start(self, hooks: TargetHooks) -> None:
+        """Start the server, the runtime and the seams; wait until the server answers.
+
+        Raises:
+            TargetNotReadyError: the server did not answer within 10 s.
+        """
+        from moto.server import ThreadedMotoServer
+
+        from harness.targets.moto_seams import MotoSeams
+
+        self._attach_log()
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self._endpoint = f"http://{host}:{port}"
+        self._wait_ready()
+        base_env = {k: v for k, v in self._environ.items() if k in _HOST_VARIABLES}
+        self._runtime = ProcessRuntime(
+            code_store=CodeStore(self.settings.state_dir / "lambda"),
+            interpreters=InterpreterResolver(self.settings.interpreters, self._environ),
+            endpoint_url=self._endpoint, credentials=self._credentials_for, base_env=base_env,
+            idle_ttl_s=self.settings.idle_ttl_s, init_timeout_s=self.settings.init_timeout_s,
+            log_sink=_write_logs,
+        ).start()
+        self._seams = MotoSeams(self._runtime, hooks.on_async_invoke, hooks.on_mappings_changed)
+        self._seams.install()
+        LOG.info("moto target ready at %s", self._endpoint)
+
+    def _attach_log(self) -> None:
+        path = self.settings.state_dir / "logs" / "moto.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        handler.setLevel(logging.WARNING)
+        for name in ("werkzeug", "moto"):
+            logging.getLogger(name).addHandler(handler)
+        # One line per request is noise in the caller's logs; warnings still reach moto.log.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._log_handler = handler
+
+    def _wait_ready(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            if self.healthy():
+                return
+            time.sleep(0.01)
+        raise TargetNotReadyError(
+            f"moto server not healthy at {self._endpoint} after {timeout:g} s ({last}); "
+            f"see {self.log_path}"
+        )
+
+    def healthy(self) -> bool:
+        if not self._endpoint:
+            return False
+        try:
+            with urllib.request.urlopen(f"{self._endpoint}/moto-api/data.json", timeout=2) as resp:
+                return bool(resp.status == 200)
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        """Stop seams, runtime and server; safe to call twice."""
+        if self._seams is not None:
+            self._seams.uninstall()
+            self._seams = None
+        if self._runtime is not None:
+            self._runtime.stop()
+            self._runtime = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._log_handler is not None:
+            for name in ("werkzeug", "moto"):
+                logging.getLogger(name).removeHandler(self._log_handler)
+            self._log_handler.close()
+            self._log_handler = None
+
+    def new_account_id(self) -> str:
+        while True:
+            candidate = str(self._rng.randrange(10**11, 10**12))
+            if candidate != MOTO_DEFAULT_ACCOUNT:
+                return candidate
+
+    def open_account(self, account_id: str | None = None) -> AccountScope:
+        if self._endpoint is None:
+            raise TargetError("the moto target is not started; call start() first")
+        account = account_id or self.new_account_id()
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=self.region
+        )
+        return AccountScope(account, self.region, self._endpoint, session,
+                            headers={"x-moto-account-id": account})
+
+    def external_scope(self, scope: AccountScope) -> AccountScope:
+        """The same account, reached by credentials instead of a header (for other processes)."""
+        creds = self._assume(scope.account_id, f"arn:aws:iam::{scope.account_id}:role/harness-admin", "harness")
+        session = boto3.session.Session(
+            aws_access_key_id=creds.access_key_id, aws_secret_access_key=creds.secret_access_key,
+            aws_session_token=creds.session_token, region_name=self.region,
+        )
+        return AccountScope(scope.account_id, self.region, self._endpoint, session)
+
+    def close_account(self, scope: AccountScope) -> None:
+        if self._runtime is not None:
+            self._runtime.evict(lambda spec: spec.account_id == scope.account_id)
+
+    def _credentials_for(self, spec: FunctionSpec) -> Credentials:
+        return self._assume(spec.account_id, spec.role_arn, spec.name)
+
+    def _assume(self, account_id: str, role_arn: str, session_name: str) -> Credentials:
+        with self._lock:
+            cached = self._credentials.get(role_arn)
+        if cached is not None:
+            return cached
+        sts = self.open_account(account_id).client("sts")
+        creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=f"harness-{session_name}"[:64])["Credentials"]
+        result = Credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+        with self._lock:
+            self._credentials[role_arn] = result
+        return result
+
+    def versions(self) -> dict[str, str]:
+        return {"moto": version("moto"), "boto3": version("boto3"), "awslambdaric": version("awslambdaric")}
+
+
+def _write_logs(spec: FunctionSpec, stream: str, logs: str) -> None:
+    """Put an invocation's log lines into the function's log group, in this moto process."""
+    from moto.core.utils import unix_time_millis
+    from moto.logs.models import logs_backends
+
+    backend = logs_backends[spec.account_id][spec.region]
+    backend.ensure_log_group(spec.log_group)
+    group = backend.groups[spec.log_group]
+    if stream not in group.streams:
+        backend.create_log_stream(spec.log_group, stream)
+    now = unix_time_millis()
+    events = [{"timestamp": now, "message": line} for line in logs.splitlines() if line]
+    if events:
+        backend.put_log_events(spec.log_group, stream, events)

@@ -1,0 +1,219 @@
+"""The seams by which the harness takes over Lambda execution inside a moto server process.
+
+moto runs every Lambda invocation path (Invoke, async Invoke, S3 and SNS notifications) through
+``LambdaFunction.invoke`` -> ``LambdaFunction._invoke_lambda``; both are replaced so that the
+handler runs in the process runtime. Two more seams replace moto's low-fidelity wiring:
+``LambdaBackend.create_event_source_mapping`` detaches the mapping from the queue, table or stream
+(the harness's pollers serve it through the public API), and ``Rule.send_to_targets`` hands Lambda
+targets, which moto does not support, to the harness's async invoker.
+
+Only one set of seams can be installed per process: moto's backends are process-global.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from harness.errors import HarnessError, ThrottledError
+from harness.lambda_runtime.pool import FunctionPackage, ProcessRuntime
+from harness.lambda_runtime.spec import FunctionSpec, InvocationResult, LayerRef
+from harness.targets.base import AsyncDispatcher
+from harness.wiring.async_invoke import AsyncInvocation
+from harness.wiring.eventbridge import build_target_input
+
+LOG = logging.getLogger(__name__)
+_INSTALL_LOCK = threading.Lock()
+_installed: MotoSeams | None = None
+
+
+class MotoSeams:
+    """Installs and removes the harness's hooks into moto's Lambda, events and ESM models."""
+
+    def __init__(
+        self,
+        runtime: ProcessRuntime,
+        dispatch_async: AsyncDispatcher,
+        on_mappings_changed: Callable[[str], None] = lambda account_id: None,
+    ) -> None:
+        self.runtime = runtime
+        self.dispatch_async = dispatch_async
+        self.on_mappings_changed = on_mappings_changed
+        self._originals: list[tuple[Any, str, Any]] = []
+        self._sha_cache: dict[tuple[str, str], str] = {}
+
+    def install(self) -> None:
+        global _installed
+        from moto.awslambda.models import LambdaBackend, LambdaFunction
+        from moto.events.models import Rule
+
+        with _INSTALL_LOCK:
+            if _installed is not None:
+                raise HarnessError(
+                    "moto seams are already installed in this process: run one MotoTarget per "
+                    "process (stop the other one first)"
+                )
+            seams = self
+            self._patch(LambdaFunction, "invoke", lambda fn, body, req, resp: seams._invoke(fn, body, req, resp))
+            self._patch(LambdaFunction, "_invoke_lambda", lambda fn, event=None: seams._invoke_lambda(fn, event))
+            original_create = LambdaBackend.create_event_source_mapping
+            self._patch(
+                LambdaBackend, "create_event_source_mapping",
+                lambda backend, spec: seams._create_mapping(original_create, backend, spec),
+            )
+            original_send = Rule.send_to_targets
+            self._patch(
+                Rule, "send_to_targets",
+                lambda rule, event, transform_input=True: seams._send_to_targets(
+                    original_send, rule, event, transform_input
+                ),
+            )
+            _installed = self
+
+    def uninstall(self) -> None:
+        global _installed
+        with _INSTALL_LOCK:
+            for owner, name, original in reversed(self._originals):
+                setattr(owner, name, original)
+            self._originals.clear()
+            if _installed is self:
+                _installed = None
+
+    def _patch(self, owner: Any, name: str, replacement: Any) -> None:
+        self._originals.append((owner, name, owner.__dict__[name]))
+        setattr(owner, name, replacement)
+
+    # --- Lambda -------------------------------------------------------------------------------
+    def package_of(self, fn: Any) -> FunctionPackage:
+        """Describe a moto ``LambdaFunction`` as a FunctionPackage for the runtime."""
+        from moto.awslambda.utils import get_backend
+
+        backend = get_backend(fn.account_id, fn.region)
+        layers: list[LayerRef] = []
+        loaders: dict[str, Callable[[], bytes]] = {}
+        for layer in fn.layers:
+            version = backend.layers_versions_by_arn(layer["Arn"])
+            sha = self._sha(version.arn, version.code_sha_256, version.code_bytes)
+            layers.append(LayerRef(version.arn, sha))
+            loaders[sha] = lambda v=version: bytes(v.code_bytes)
+        reserved = fn.reserved_concurrency
+        spec = FunctionSpec(
+            function_arn=fn.function_arn, name=fn.function_name, handler=fn.handler or "",
+            runtime=fn.run_time or "", role_arn=fn.role, region=fn.region,
+            account_id=fn.account_id,
+            code_sha256=self._sha(fn.function_arn, fn.code_sha_256, fn.code_bytes),
+            memory_mb=int(fn.memory_size), timeout_s=float(fn.timeout),
+            environment={k: str(v) for k, v in (fn.environment_vars or {}).items()},
+            layers=tuple(layers),
+            reserved_concurrency=None if reserved in (None, "") else int(reserved),
+            tracing_mode=(fn.tracing_config or {}).get("Mode", "PassThrough"),
+        )
+        return FunctionPackage(spec, lambda: bytes(fn.code_bytes), loaders)
+
+    def _sha(self, key: str, moto_digest: str, data: bytes) -> str:
+        cached = self._sha_cache.get((key, moto_digest))
+        if cached is None:
+            cached = hashlib.sha256(data).hexdigest()
+            self._sha_cache[(key, moto_digest)] = cached
+        return cached
+
+    def run(self, fn: Any, payload: bytes) -> InvocationResult:
+        return self.runtime.invoke(self.package_of(fn), payload or b"{}")
+
+    def _invoke(self, fn: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
+        headers = {str(k).lower(): v for k, v in dict(request_headers or {}).items()}
+        # Service-initiated calls (S3, SNS notifications) pass no headers: AWS invokes those async.
+        invocation_type = headers.get("x-amz-invocation-type") or (
+            "RequestResponse" if headers else "Event"
+        )
+        payload = body.encode() if isinstance(body, str) else bytes(body or b"")
+        if invocation_type == "DryRun":
+            return b""
+        if invocation_type == "Event":
+            self.dispatch_async(AsyncInvocation(
+                account_id=fn.account_id, region=fn.region, function_arn=fn.function_arn,
+                payload=payload or b"{}", request_id=str(uuid.uuid4()),
+            ))
+            response_headers["x-amzn-requestid"] = str(uuid.uuid4())
+            return b""
+        try:
+            result = self.run(fn, payload)
+        except ThrottledError as exc:
+            raise _too_many_requests(str(exc)) from exc
+        except HarnessError as exc:
+            raise _service_exception(str(exc)) from exc
+        except Exception as exc:  # the edge of the server: report, don't answer with HTML
+            LOG.exception("invoking %s failed in the harness", fn.function_arn)
+            raise _service_exception(f"harness failed to invoke {fn.function_arn}: {exc!r}") from exc
+        if result.function_error:
+            response_headers["x-amz-function-error"] = result.function_error
+        response_headers["x-amz-log-result"] = result.log_tail_base64()
+        response_headers["x-amz-executed-version"] = fn.version if fn.version != 1 else "$LATEST"
+        return result.payload
+
+    def _invoke_lambda(self, fn: Any, event: Any = None) -> tuple[str, bool, str]:
+        payload = json.dumps(event if event is not None else {}).encode()
+        result = self.run(fn, payload)
+        return result.payload.decode(), result.function_error is not None, result.logs
+
+    # --- Event source mappings ------------------------------------------------------------------
+    def _create_mapping(self, original: Any, backend: Any, spec: dict[str, Any]) -> Any:
+        from moto.dynamodb.models import dynamodb_backends
+        from moto.kinesis.models import kinesis_backends
+        from moto.sqs.models import sqs_backends
+
+        esm = original(backend, spec)
+        account, region = backend.account_id, backend.region_name
+        holders: list[Any] = list(sqs_backends[account][region].queues.values())
+        holders += list(dynamodb_backends[account][region].tables.values())
+        holders += list(kinesis_backends[account][region].streams.values())
+        for holder in holders:
+            mappings = holder.lambda_event_source_mappings
+            for key in [k for k, v in mappings.items() if v is esm]:
+                del mappings[key]
+        self.on_mappings_changed(account)
+        return esm
+
+    # --- EventBridge ----------------------------------------------------------------------------
+    def _send_to_targets(self, original: Any, rule: Any, event: Any, transform_input: bool) -> None:
+        lambda_targets = [t for t in rule.targets if ":lambda:" in t["Arn"]]
+        if not lambda_targets:
+            original(rule, event, transform_input)
+            return
+        if not rule.event_pattern.matches_event(event):
+            return
+        for target in rule.targets:
+            if target in lambda_targets:
+                payload = build_target_input(event, target if transform_input else {})
+                arn = target["Arn"]
+                parts = arn.split(":")
+                self.dispatch_async(AsyncInvocation(
+                    account_id=parts[4], region=parts[3], function_arn=":".join(parts[:7]),
+                    payload=json.dumps(payload).encode(), request_id=str(uuid.uuid4()),
+                ))
+            else:
+                single = copy.copy(rule)
+                single.targets = [target]
+                original(single, event, transform_input)
+
+
+def _too_many_requests(message: str) -> Exception:
+    from moto.core.exceptions import JsonRESTError
+
+    error = JsonRESTError("TooManyRequestsException", message)
+    error.code = 429
+    return error
+
+
+def _service_exception(message: str) -> Exception:
+    from moto.core.exceptions import JsonRESTError
+
+    error = JsonRESTError("ServiceException", message)
+    error.code = 500
+    return error

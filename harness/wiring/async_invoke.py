@@ -1,0 +1,201 @@
+"""Asynchronous invocation, as Lambda's internal queue does it.
+
+Retries a failed invocation ``MaximumRetryAttempts`` times (default 2) with growing delays, drops
+events older than ``MaximumEventAgeInSeconds``, retries throttles without counting them, and sends
+the invocation record to the OnSuccess / OnFailure destination of the function's event invoke
+config. Every outcome is journaled, so an event that ended nowhere is visible.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from harness.journal import Journal
+from harness.wiring.destinations import ScopeFor, deliver, invocation_record
+
+LOG = logging.getLogger(__name__)
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_MAX_AGE_S = 21600
+INVOKE_CONFIG = Config(read_timeout=960, retries={"max_attempts": 1, "mode": "standard"})
+
+
+@dataclass(frozen=True)
+class AsyncInvocation:
+    """One event queued for asynchronous invocation."""
+
+    account_id: str
+    region: str
+    function_arn: str
+    payload: bytes
+    request_id: str
+    enqueued_at: float = field(default_factory=time.time)
+    attempts: int = 0
+
+
+class AsyncInvoker:
+    """Worker threads draining a due-time ordered queue of asynchronous invocations."""
+
+    def __init__(
+        self,
+        scope_for: ScopeFor,
+        journal: Journal,
+        *,
+        retry_delays_s: Sequence[float] = (1.0, 2.0),
+        workers: int = 8,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._scope_for = scope_for
+        self._journal = journal
+        self._delays = tuple(retry_delays_s) or (0.0,)
+        self._clock = clock
+        self._heap: list[tuple[float, int, AsyncInvocation]] = []
+        self._counter = itertools.count()
+        self._cond = threading.Condition()
+        self._running: dict[str, int] = {}
+        self._stopping = False
+        self._threads = [
+            threading.Thread(target=self._work, name=f"async-invoke-{i}", daemon=True)
+            for i in range(workers)
+        ]
+        self._clients: dict[str, Any] = {}
+
+    def start(self) -> AsyncInvoker:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def submit(self, invocation: AsyncInvocation, delay_s: float = 0.0) -> None:
+        """Queue an invocation (thread-safe, returns at once)."""
+        with self._cond:
+            heapq.heappush(self._heap, (self._clock() + delay_s, next(self._counter), invocation))
+            self._cond.notify()
+        if invocation.attempts == 0:
+            self._journal.record("async.queued", invocation.account_id,
+                                 function_arn=invocation.function_arn, request_id=invocation.request_id)
+
+    def pending(self, account_id: str | None = None) -> int:
+        """Queued plus running invocations (of one account, or all)."""
+        with self._cond:
+            queued = sum(1 for _, _, inv in self._heap if account_id in (None, inv.account_id))
+            running = sum(n for acct, n in self._running.items() if account_id in (None, acct))
+            return queued + running
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def _next(self) -> AsyncInvocation | None:
+        with self._cond:
+            while not self._stopping:
+                if self._heap:
+                    due = self._heap[0][0] - self._clock()
+                    if due <= 0:
+                        invocation = heapq.heappop(self._heap)[2]
+                        self._running[invocation.account_id] = self._running.get(invocation.account_id, 0) + 1
+                        return invocation
+                    self._cond.wait(timeout=due)
+                else:
+                    self._cond.wait()
+            return None
+
+    def _work(self) -> None:
+        while (invocation := self._next()) is not None:
+            try:
+                self._process(invocation)
+            except Exception:  # a worker must survive any single bad event
+                LOG.exception("async invocation %s of %s failed in the harness",
+                              invocation.request_id, invocation.function_arn)
+                self._journal.record("async.harness_error", invocation.account_id,
+                                     function_arn=invocation.function_arn,
+                                     request_id=invocation.request_id)
+            finally:
+                with self._cond:
+                    self._running[invocation.account_id] -= 1
+                    self._cond.notify_all()
+
+    def _lambda(self, account_id: str) -> Any:
+        if account_id not in self._clients:
+            self._clients[account_id] = self._scope_for(account_id).client("lambda", config=INVOKE_CONFIG)
+        return self._clients[account_id]
+
+    def _process(self, inv: AsyncInvocation) -> None:
+        client = self._lambda(inv.account_id)
+        config = self._invoke_config(client, inv.function_arn)
+        max_retries = int(config.get("MaximumRetryAttempts", DEFAULT_MAX_RETRIES))
+        max_age = float(config.get("MaximumEventAgeInSeconds", DEFAULT_MAX_AGE_S))
+        if self._clock() - inv.enqueued_at > max_age:
+            self._finish(inv, config, "EventAgeExceeded", None, None)
+            return
+        try:
+            response = client.invoke(FunctionName=inv.function_arn, InvocationType="RequestResponse",
+                                     Payload=inv.payload)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("TooManyRequestsException", "ServiceException"):
+                self._journal.record("async.throttled", inv.account_id, function_arn=inv.function_arn,
+                                     request_id=inv.request_id, error=code)
+                self.submit(inv, delay_s=self._delays[0])  # throttles do not count as attempts
+                return
+            self._journal.record("async.dropped", inv.account_id, function_arn=inv.function_arn,
+                                 request_id=inv.request_id, error=str(exc))
+            return
+        attempts = inv.attempts + 1
+        body = response["Payload"].read()
+        error = response.get("FunctionError")
+        self._journal.record("async.invoked", inv.account_id, function_arn=inv.function_arn,
+                             request_id=inv.request_id, attempt=attempts, function_error=error)
+        if error is None:
+            self._finish(replace(inv, attempts=attempts), config, "Success", None, body)
+        elif attempts <= max_retries:
+            delay = self._delays[min(attempts - 1, len(self._delays) - 1)]
+            self.submit(replace(inv, attempts=attempts), delay_s=delay)
+        else:
+            self._finish(replace(inv, attempts=attempts), config, "RetriesExhausted", error, body)
+
+    def _invoke_config(self, client: Any, function_arn: str) -> dict[str, Any]:
+        try:
+            config: dict[str, Any] = client.get_function_event_invoke_config(FunctionName=function_arn)
+            return config
+        except ClientError:
+            return {}
+
+    def _finish(self, inv: AsyncInvocation, config: dict[str, Any], condition: str,
+                error: str | None, body: bytes | None) -> None:
+        success = condition == "Success"
+        key = "OnSuccess" if success else "OnFailure"
+        destination = ((config.get("DestinationConfig") or {}).get(key) or {}).get("Destination")
+        self._journal.record("async.succeeded" if success else "async.failed", inv.account_id,
+                             function_arn=inv.function_arn, request_id=inv.request_id,
+                             condition=condition, destination=destination)
+        if not destination:
+            return
+        record = invocation_record(
+            request_id=inv.request_id, function_arn=inv.function_arn, condition=condition,
+            approximate_invoke_count=inv.attempts, request_payload=_json_or_text(inv.payload),
+            function_error=error, response_payload=_json_or_text(body) if body else None,
+            now=self._clock(),
+        )
+        deliver(self._scope_for, destination, record, success=success, source_arn=inv.function_arn)
+        self._journal.record("destination.delivered", inv.account_id, destination=destination,
+                             request_id=inv.request_id, condition=condition)
+
+
+def _json_or_text(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return data.decode(errors="replace")
