@@ -12,11 +12,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 _PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.\-]+)>")
+# The envelope EventBridge delivers; emulators add bookkeeping keys (moto: ingestion-time).
+ENVELOPE_KEYS = ("version", "id", "detail-type", "source", "account", "time", "region",
+                 "resources", "detail", "replay-name")
 
 
 def normalise_event(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The event as AWS delivers it: ``time`` as ``YYYY-MM-DDTHH:MM:SSZ``."""
-    out = dict(event)
+    """The event as AWS delivers it: envelope keys only, ``time`` as ``YYYY-MM-DDTHH:MM:SSZ``."""
+    out = {key: event[key] for key in ENVELOPE_KEYS if key in event}
     when = out.get("time")
     if isinstance(when, (int, float)):
         out["time"] = datetime.fromtimestamp(float(when), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -9,6 +9,8 @@ deleted without invoking, as on AWS.
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import threading
 import time
@@ -21,6 +23,12 @@ from harness.wiring.filters import passes_filters
 
 LOG = logging.getLogger(__name__)
 MAX_RECEIVE = 10
+# The message system attributes Lambda puts in a record (FIFO ones only on FIFO queues).
+RECORD_ATTRIBUTES = frozenset({
+    "ApproximateReceiveCount", "SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp",
+    "SequenceNumber", "MessageGroupId", "MessageDeduplicationId", "AWSTraceHeader",
+    "DeadLetterQueueSourceArn",
+})
 
 
 def build_record(message: Mapping[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
@@ -29,7 +37,10 @@ def build_record(message: Mapping[str, Any], queue_arn: str, region: str) -> dic
         "messageId": message["MessageId"],
         "receiptHandle": message["ReceiptHandle"],
         "body": message.get("Body", ""),
-        "attributes": dict(message.get("Attributes") or {}),
+        "attributes": {
+            key: value for key, value in (message.get("Attributes") or {}).items()
+            if key in RECORD_ATTRIBUTES
+        },
         "messageAttributes": {
             name: _attribute(value) for name, value in (message.get("MessageAttributes") or {}).items()
         },
@@ -40,9 +51,6 @@ def build_record(message: Mapping[str, Any], queue_arn: str, region: str) -> dic
     }
     if message.get("MD5OfMessageAttributes"):
         record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
-        keys = list(record)
-        keys.insert(keys.index("md5OfBody") + 1, keys.pop())
-        record = {k: record[k] for k in keys}
     return record
 
 
@@ -51,8 +59,6 @@ def _attribute(value: Mapping[str, Any]) -> dict[str, Any]:
     if "StringValue" in value:
         out["stringValue"] = value["StringValue"]
     if "BinaryValue" in value:
-        import base64
-
         out["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
     out["stringListValues"] = list(value.get("StringListValues") or [])
     out["binaryListValues"] = list(value.get("BinaryListValues") or [])
@@ -66,8 +72,6 @@ def build_event(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 def filter_passes(record: Mapping[str, Any], mapping: MappingConfig) -> bool:
     """Filters see the body as JSON when it parses, as AWS does."""
-    import json
-
     if not mapping.filters:
         return True
     view = dict(record)

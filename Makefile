@@ -1,0 +1,50 @@
+# Everything a fresh machine needs is installed by these targets; nothing by hand.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TARGET ?= moto
+# Python 3.13 or 3.12: on PATH, or under pyenv where it is not on PATH.
+PYTHON ?= $(shell for v in 3.13 3.12; do \
+	  p=$$(command -v python$$v 2>/dev/null); \
+	  if [ -z "$$p" ]; then p=$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v*/bin/python$$v 2>/dev/null | sort -V | tail -n1); fi; \
+	  if [ -n "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then echo $$p; break; fi; \
+	done)
+
+.PHONY: help install demo test test-fast lint bench clean
+
+help:
+	@echo "make demo   - install, run the end-to-end demonstration on moto, write a report"
+	@echo "make test   - install, run every tox environment that can run here"
+	@echo "make bench  - benchmarks, JSON into build/bench-$(TARGET).json"
+	@echo "make lint   - ruff and mypy --strict on harness/"
+
+$(STAMP): pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then echo "No Python 3.12+ found on PATH or under pyenv; install python3.13 (apt-get install python3.13 or pyenv install 3.13) and retry" >&2; exit 2; fi
+	@echo "Using $(PYTHON)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[moto,app,dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/python -m harness.demo --report-dir build/report
+
+test: install
+	$(BIN)/tox run -e lint,moto
+
+test-fast: install
+	$(BIN)/pytest -n 2 tests
+
+lint: install
+	$(BIN)/ruff check harness tests bench
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python -m bench --target $(TARGET) --output build/bench-$(TARGET).json
+
+clean:
+	rm -rf $(VENV) .tox build .harness .mypy_cache .ruff_cache .pytest_cache
