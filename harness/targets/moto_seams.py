@@ -25,6 +25,7 @@ from harness.errors import HarnessError, ThrottledError
 from harness.lambda_runtime.pool import FunctionPackage, ProcessRuntime
 from harness.lambda_runtime.spec import FunctionSpec, InvocationResult, LayerRef
 from harness.targets.base import AsyncDispatcher
+from harness.targets.moto_fixes import install_fixes
 from harness.wiring.async_invoke import AsyncInvocation
 from harness.wiring.eventbridge import build_target_input
 
@@ -74,6 +75,7 @@ class MotoSeams:
                     original_send, rule, event, transform_input
                 ),
             )
+            install_fixes(self._patch)
             _installed = self
 
     def uninstall(self) -> None:
@@ -86,7 +88,7 @@ class MotoSeams:
                 _installed = None
 
     def _patch(self, owner: Any, name: str, replacement: Any) -> None:
-        self._originals.append((owner, name, owner.__dict__[name]))
+        self._originals.append((owner, name, vars(owner)[name]))
         setattr(owner, name, replacement)
 
     # --- Lambda -------------------------------------------------------------------------------

@@ -130,10 +130,23 @@ class EventWiring:
             state["since"] = now
             return pending
 
+        # Probing costs the target work (queue attributes are O(depth) on moto): back off to 10x
+        # the poll interval while work is pending. After a clean round, wait three poll intervals so
+        # every stream reader has read again before the confirming round.
+        base = self._settings.poll_interval_s
+        intervals = {"current": base}
+
+        def pause(_: float) -> None:
+            if state["clean"]:
+                intervals["current"] = base
+                self._stop.wait(3 * base)
+                return
+            self._stop.wait(intervals["current"])
+            intervals["current"] = min(intervals["current"] * 1.5, base * 10)
+
         wait_until(
             probe, lambda pending: not pending and state["clean"] >= 2, timeout=limit,
-            interval=self._settings.poll_interval_s,
-            description=f"settle of account {self.scope.account_id} (still pending)",
+            sleep=pause, description=f"settle of account {self.scope.account_id} (still pending)",
         )
 
     def stop(self) -> None:

@@ -1,0 +1,60 @@
+"""`make bench`: run the benchmarks on a target and write one JSON file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+from bench import metrics
+from harness.cloud import LocalCloud
+from harness.settings import HarnessSettings
+
+GOALS = {
+    "lambda_cold_start_ms": "<= 300",
+    "lambda_warm_invoke_ms": "<= 10",
+    "sqs_to_lambda_latency_ms": "<= 40",
+    "sqs_throughput_msgs_per_s": ">= 300",
+    "messages_lost": "== 0",
+}
+
+
+def machine() -> dict[str, object]:
+    return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+            "machine": platform.machine()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--target", default="moto")
+    parser.add_argument("--output", type=Path, default=None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    output = args.output or Path(f"build/bench-{args.target}.json")
+    settings = HarnessSettings.resolve(explicit={"target": args.target, "state_dir": ".harness/bench"},
+                                       environ=os.environ)
+    results: dict[str, object] = {"target": args.target, "machine": machine(), "goals": GOALS}
+    started = time.perf_counter()
+    with LocalCloud(settings, os.environ) as cloud:
+        results["target_start_s"] = round(time.perf_counter() - started, 3)
+        results["versions"] = cloud.target.versions()
+        for name, bench in (("lambda", metrics.lambda_cold_and_warm), ("latency", metrics.sqs_latency),
+                            ("throughput", metrics.sqs_throughput)):
+            account = cloud.open_account()
+            print(f"bench: {name} ...", file=sys.stderr, flush=True)
+            results.update(bench(account))
+            account.close()
+    results["bench_wall_s"] = round(time.perf_counter() - started, 1)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+    return 0 if results.get("messages_lost") == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""The ``harness`` command: one short function per command; the work is in the library."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from harness.envfile import read_env_file
+from harness.errors import HarnessError
+from harness.targets.registry import available_targets
+
+DEFAULT_ENV_FILE = ".harness/env"
+
+
+@click.group()
+@click.version_option(package_name="serverless-harness")
+def main() -> None:
+    """Run serverless AWS apps locally, end to end, on moto, LocalStack or AWS."""
+
+
+@main.command()
+@click.option("--target", type=click.Choice(available_targets()), default="moto", show_default=True)
+@click.option("--env-file", type=click.Path(path_type=Path), default=DEFAULT_ENV_FILE, show_default=True)
+@click.option("--no-deploy", is_flag=True, help="Start the target only (deploying an app comes with "
+              "provisioning; today `up` always starts an empty account).")
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds to wait for ready.")
+def up(target: str, env_file: Path, no_deploy: bool, timeout: float) -> None:
+    """Start the target, Lambda runtime and event pollers in the background; write ENV_FILE."""
+    if env_file.exists():
+        raise click.UsageError(f"{env_file} exists: is the harness already up? Run "
+                               f"`harness down --env-file {env_file}` first, or remove the file.")
+    state_dir = env_file.parent / "up"
+    log_path = state_dir / "logs" / "harness-up.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "harness.daemon", "--env-file", str(env_file), "--target", target,
+             "--state-dir", str(state_dir)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    deadline = time.monotonic() + timeout
+    while not env_file.exists():
+        if proc.poll() is not None:
+            raise click.ClickException(f"the harness exited with status {proc.returncode} before it was "
+                                       f"ready; see {log_path}")
+        if time.monotonic() > deadline:
+            proc.terminate()
+            raise click.ClickException(f"the harness was not ready after {timeout:g} s; see {log_path}")
+        time.sleep(0.05)
+    values = read_env_file(env_file)
+    click.echo(f"harness up: {target} at {values.get('AWS_ENDPOINT_URL', 'AWS')}, account "
+               f"{values['HARNESS_ACCOUNT_ID']} (pid {proc.pid})")
+    click.echo(f"use it with: set -a; . {env_file}; set +a")
+
+
+@main.command()
+@click.option("--env-file", type=click.Path(path_type=Path), default=DEFAULT_ENV_FILE, show_default=True)
+@click.option("--timeout", type=float, default=20.0, show_default=True)
+def down(env_file: Path, timeout: float) -> None:
+    """Stop everything `harness up` started for ENV_FILE, and remove the file."""
+    try:
+        pid = int(read_env_file(env_file)["HARNESS_PID"])
+    except (HarnessError, KeyError, ValueError) as exc:
+        raise click.ClickException(f"{env_file} does not name a running harness: {exc}") from exc
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        env_file.unlink(missing_ok=True)
+        click.echo(f"harness down: process {pid} was not running; removed {env_file}")
+        return
+    deadline = time.monotonic() + timeout
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            os.killpg(pid, signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    env_file.unlink(missing_ok=True)
+    click.echo(f"harness down: stopped process {pid}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        if waited == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    main()

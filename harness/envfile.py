@@ -1,0 +1,38 @@
+"""Env files written by ``harness up``: KEY=VALUE lines any shell, SDK or tool can read."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from harness.errors import ConfigurationError
+
+
+def write_env_file(path: Path, values: Mapping[str, str]) -> None:
+    """Write atomically, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.tmp")
+    staging.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
+    os.replace(staging, path)
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse KEY=VALUE lines; blank lines and ``#`` comments are skipped.
+
+    Raises:
+        ConfigurationError: the file is missing or a line has no ``=``.
+    """
+    if not path.is_file():
+        raise ConfigurationError(f"env file {path} does not exist; start the harness with "
+                                 f"`harness up --env-file {path}` first")
+    values: dict[str, str] = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        key, sep, value = stripped.partition("=")
+        if not sep:
+            raise ConfigurationError(f"{path}:{number}: expected KEY=VALUE, got {stripped!r}")
+        values[key.strip()] = value.strip()
+    return values
