@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from harness.cloud import CloudAccount, LocalCloud
+from harness.errors import HarnessError
 from harness.settings import HarnessSettings
+from harness.targets.registry import available_targets
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,6 +32,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "targets(*names, reason=None): run only on these targets; skip elsewhere"
     )
+    try:
+        target = _settings(config).target
+    except HarnessError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    if target not in available_targets():
+        raise pytest.UsageError(
+            f"--harness-target {target!r} is not a known target; choose one of "
+            f"{', '.join(available_targets())}"
+        )
 
 
 def _settings(config: pytest.Config) -> HarnessSettings:

@@ -7,10 +7,10 @@ Nothing here reads the environment at import time: callers pass the mapping they
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from harness.errors import ConfigurationError
 
@@ -79,7 +79,8 @@ def _first(
 
 
 def _convert(f: dataclasses.Field[Any], raw: Any) -> Any:
-    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+    factory = cast(Callable[[], Any], f.default_factory)
+    default = f.default if f.default is not dataclasses.MISSING else factory()
     try:
         if isinstance(default, bool):
             return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes")

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
 
 from harness.errors import WaitTimeoutError
 
-T = TypeVar("T")
 
-
-def wait_until(
+def wait_until[T](
     probe: Callable[[], T],
     predicate: Callable[[T], bool] = bool,
     *,

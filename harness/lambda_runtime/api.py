@@ -200,8 +200,7 @@ class RuntimeApiServer:
 
     @property
     def address(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"{host}:{port}"
+        return f"127.0.0.1:{self._server.server_port}"
 
     def start(self) -> RuntimeApiServer:
         self._thread.start()

@@ -151,8 +151,8 @@ class ExecutionEnvironment:
             self._over_memory()  # also samples short invocations for Max Memory Used
             reply = self._exchange.take_reply(request.request_id)
             assert reply is not None
-            error_type = (reply.error_type or "Unhandled") if reply.is_error else None
-            return self._result(request, reply.body, error_type, duration_ms, init_ms, cold,
+            reply_error = (reply.error_type or "Unhandled") if reply.is_error else None
+            return self._result(request, reply.body, reply_error, duration_ms, init_ms, cold,
                                 started_wall, init_logs, output)
         self.stop()
         if outcome is _Outcome.TIMEOUT:

@@ -101,9 +101,12 @@ class MotoSeams:
         loaders: dict[str, Callable[[], bytes]] = {}
         for layer in fn.layers:
             version = backend.layers_versions_by_arn(layer["Arn"])
+            if version is None:
+                raise HarnessError(f"layer version {layer['Arn']} of {fn.function_arn} no longer exists; "
+                                   "update the function's Layers")
             sha = self._sha(version.arn, version.code_sha_256, version.code_bytes)
             layers.append(LayerRef(version.arn, sha))
-            loaders[sha] = lambda v=version: bytes(v.code_bytes)
+            loaders[sha] = _bytes_of(version)
         reserved = fn.reserved_concurrency
         spec = FunctionSpec(
             function_arn=fn.function_arn, name=fn.function_name, handler=fn.handler or "",
@@ -203,6 +206,10 @@ class MotoSeams:
                 single = copy.copy(rule)
                 single.targets = [target]
                 original(single, event, transform_input)
+
+
+def _bytes_of(layer_version: Any) -> Callable[[], bytes]:
+    return lambda: bytes(layer_version.code_bytes)
 
 
 def _too_many_requests(message: str) -> Exception:

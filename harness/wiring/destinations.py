@@ -6,7 +6,7 @@ Record builders are pure; ``deliver`` is the one I/O edge, through the target's 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,7 +59,7 @@ def stream_batch_record(
     function_error: str | None,
     shard_id: str,
     stream_arn: str,
-    records: list[Mapping[str, Any]],
+    records: Sequence[Mapping[str, Any]],
     now: float,
 ) -> dict[str, Any]:
     """The record a stream mapping sends to its OnFailure destination for a discarded batch."""

@@ -160,20 +160,28 @@ class SqsPoller:
             self._pool.submit(self._deliver, messages)
 
     def _receive(self) -> list[dict[str, Any]]:
+        """One batch: up to BatchSize messages, gathered for up to the batching window."""
         mapping = self.mapping
         window_end = self._clock() + mapping.batching_window_s
         messages: list[dict[str, Any]] = []
         while not self._stop.is_set() and len(messages) < mapping.batch_size:
+            remaining = window_end - self._clock()
+            if messages and remaining <= 0:
+                break
+            # Long polls wake as soon as a message arrives; FIFO queues are short-polled because
+            # moto spins while every visible message belongs to a group that is in flight.
+            wait = 0 if self._fifo or (messages and remaining < 1) else 1
             got = self._sqs.receive_message(
                 QueueUrl=self._queue_url,
                 MaxNumberOfMessages=min(MAX_RECEIVE, mapping.batch_size - len(messages)),
-                WaitTimeSeconds=0 if self._fifo else 1,
-                AttributeNames=["All"], MessageSystemAttributeNames=["All"],
+                WaitTimeSeconds=wait, AttributeNames=["All"], MessageSystemAttributeNames=["All"],
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
             messages.extend(got)
-            if self._clock() >= window_end or (not got and messages) or (not got and not mapping.batching_window_s):
-                break
+            if not got:
+                if not messages or not mapping.batching_window_s:
+                    break
+                self._stop.wait(min(self._interval, max(remaining, 0)))
         return messages
 
     def _deliver(self, messages: list[dict[str, Any]]) -> None:

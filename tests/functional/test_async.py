@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import unquote_plus
 from typing import Any
+from urllib.parse import unquote_plus
 
 from harness.cloud import CloudAccount
 from tests.functional.conftest import RECORDER, drain

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.errors import ConfigurationError
+from harness.wiring.filters import matches, parse_filter_criteria, passes_filters
+
+EVENT = {"body": {"kind": "invoice", "total": 120.5, "tags": ["a", "b"], "user": {"id": "U1"}},
+         "attributes": {"ApproximateReceiveCount": "1"}, "key": "incoming/invoice/x.txt", "flag": None}
+
+
+@pytest.mark.parametrize(("pattern", "expected"), [
+    ({"body": {"kind": ["invoice"]}}, True),
+    ({"body": {"kind": ["receipt"]}}, False),
+    ({"body": {"tags": ["b"]}}, True),
+    ({"key": [{"prefix": "incoming/invoice/"}]}, True),
+    ({"key": [{"suffix": ".pdf"}]}, False),
+    ({"key": [{"wildcard": "incoming/*/x.txt"}]}, True),
+    ({"body": {"kind": [{"equals-ignore-case": "INVOICE"}]}}, True),
+    ({"body": {"kind": [{"anything-but": ["receipt", "contract"]}]}}, True),
+    ({"body": {"kind": [{"anything-but": {"prefix": "inv"}}]}}, False),
+    ({"body": {"total": [{"numeric": [">", 100, "<=", 200]}]}}, True),
+    ({"body": {"total": [{"numeric": ["<", 100]}]}}, False),
+    ({"body": {"missing": [{"exists": False}]}}, True),
+    ({"body": {"kind": [{"exists": True}]}}, True),
+    ({"flag": [None]}, True),
+    ({"body": {"user": {"id": ["U1"]}}}, True),
+    ({"body": {"user": {"id": ["U2"]}}}, False),
+    ({"$or": [{"body": {"kind": ["receipt"]}}, {"key": [{"prefix": "incoming/"}]}]}, True),
+    ({"body": {"total": ["120.5"]}}, False),  # strings never equal numbers
+])
+def test_patterns(pattern: dict[str, object], expected: bool) -> None:
+    assert matches(pattern, EVENT) is expected
+
+
+def test_no_filters_pass_everything_and_any_filter_suffices() -> None:
+    assert passes_filters([], EVENT)
+    assert passes_filters([{"key": ["nope"]}, {"body": {"kind": ["invoice"]}}], EVENT)
+    assert not passes_filters([{"key": ["nope"]}], EVENT)
+
+
+def test_filter_criteria_parse_and_errors() -> None:
+    criteria = {"Filters": [{"Pattern": json.dumps({"body": {"a": [1]}})}]}
+    assert parse_filter_criteria(criteria) == [{"body": {"a": [1]}}]
+    assert parse_filter_criteria(None) == []
+    with pytest.raises(ConfigurationError, match="not valid JSON"):
+        parse_filter_criteria({"Filters": [{"Pattern": "{nope"}]})
+    with pytest.raises(ConfigurationError, match="not supported"):
+        matches({"k": [{"cidr": "10.0.0.0/8"}]}, {"k": "10.1.1.1"})
