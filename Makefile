@@ -6,11 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TARGET ?= moto
 # Python 3.13 or 3.12: on PATH, or under pyenv where it is not on PATH.
-PYTHON ?= $(shell for v in 3.13 3.12; do \
-	  p=$$(command -v python$$v 2>/dev/null); \
-	  if [ -z "$$p" ]; then p=$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v*/bin/python$$v 2>/dev/null | sort -V | tail -n1); fi; \
-	  if [ -n "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then echo $$p; break; fi; \
-	done)
+PYTHON ?= $(shell scripts/find-python)
 
 .PHONY: help install demo test test-fast lint bench clean
 
