@@ -94,3 +94,16 @@ def test_s3_notification_invokes_lambda_asynchronously(account: CloudAccount, de
     # S3 URL-encodes keys in notifications (moto also encodes "/")
     assert unquote_plus(event["Records"][0]["s3"]["object"]["key"]) == "docs/a.txt"
     assert event["Records"][0]["eventSource"] == "aws:s3"
+
+
+def test_sns_subscription_invokes_lambda_asynchronously(account: CloudAccount, deploy: Any, make_queue: Any) -> None:
+    record_url, _ = make_queue("record")
+    fn = deploy("on-note", RECORDER + "\ndef handler(event, context):\n    record(event)\n",
+                Environment={"Variables": {"RECORD_URL": record_url}})
+    sns = account.client("sns")
+    topic = sns.create_topic(Name="notes")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=fn["FunctionArn"])
+    sns.publish(TopicArn=topic, Message="hello")
+    account.settle()
+    (event,) = [json.loads(m["Body"]) for m in drain(account, record_url)]
+    assert event["Records"][0]["Sns"]["Message"] == "hello"

@@ -182,3 +182,17 @@ def test_payload_json_roundtrip(account: CloudAccount, deploy: Any) -> None:
     deploy("echo", ECHO)
     payload = {"nested": {"list": [1, 2.5, "x", None, True]}}
     assert account.invoke("echo", payload)["Payload"]["event"] == json.loads(json.dumps(payload))
+
+
+def test_idle_environments_are_evicted(account: CloudAccount, deploy: Any) -> None:
+    deploy("idle", ECHO)
+    first = account.invoke("idle", {}, log_tail=True)
+    runtime = account.cloud.target.runtime
+    assert runtime is not None
+    arn = f"arn:aws:lambda:{account.scope.region}:{account.account_id}:function:idle"
+    assert runtime.environments(arn) == 1
+    assert runtime.evict_idle(older_than_s=0) >= 1
+    assert runtime.environments(arn) == 0
+    second = account.invoke("idle", {}, log_tail=True)
+    assert second["Payload"]["pid"] != first["Payload"]["pid"]
+    assert "Init Duration:" in base64.b64decode(second["LogResult"]).decode()
