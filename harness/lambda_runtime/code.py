@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import compileall
 import hashlib
 import io
 import logging
@@ -24,7 +25,7 @@ class CodeStore:
     """Extracts deployment packages once per digest under ``root`` (code/<sha>, layers/<sha>)."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
+        self.root = root.resolve()  # runtimes run with their task root as cwd: paths must be absolute
         self._lock = threading.Lock()
 
     def ensure(self, kind: str, sha256: str, load: Callable[[], bytes]) -> Path:
@@ -51,6 +52,9 @@ class CodeStore:
                     f"{kind} package {sha256[:12]} is not a zip archive ({len(data)} bytes): {exc}; "
                     "deploy the function with a .zip deployment package"
                 ) from exc
+            # Compile once here (as a package install would); runtimes run with
+            # PYTHONDONTWRITEBYTECODE, so without this every cold start recompiles every module.
+            compileall.compile_dir(staging, quiet=2, workers=0)
             os.replace(staging, target)
             return target
 

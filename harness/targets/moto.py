@@ -9,6 +9,7 @@ handlers through STS-assumed credentials of their function's role.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
 import time
@@ -75,6 +76,9 @@ class MotoTarget:
 
         from harness.targets.moto_seams import MotoSeams
 
+        # moto reads its settings from the environment of the process that hosts it (this one):
+        # AWS managed policies (AWSLambdaBasicExecutionRole ...) must exist for templates to attach.
+        os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         self._attach_log()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()

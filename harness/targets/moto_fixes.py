@@ -5,6 +5,11 @@ while ``SendMessage`` appends under it, so a send racing a delete is lost; concu
 hand out one message twice. Deletes and receives now hold the queue's lock (a reentrant Condition,
 released while a long poll waits).
 
+Accounts: a pre-signed URL carries its access key in the URL (``AWSAccessKeyId`` or
+``X-Amz-Credential``); moto reads it from its parsed parameters, which hold the form body instead
+when a client sends one (urllib and requests do), so an upload through a URL pre-signed in account A
+raised its S3 events in moto's default account. The key is now read from the URL itself.
+
 Speed, same answers: every request rescanned moto's package folder (~250 stat calls), and every
 send and received message recomputed all queue attributes with a clock read per message. Those
 are replaced by a cached module list, single-pass counts with one clock read, and a direct
@@ -16,6 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 Patch = Callable[[Any, str, Any], None]
 
@@ -67,6 +73,19 @@ def install_fixes(patch: Patch) -> None:
         now = unix_time_millis()
         return sum(1 for m in queue._messages if now < m.delayed_until)
 
+    from moto.core.responses import BaseResponse
+
+    original_access_key = BaseResponse.get_access_key
+
+    def get_access_key(response: Any) -> str:
+        if "Authorization" not in response.headers and getattr(response, "parsed_url", None):
+            params = parse_qs(response.parsed_url.query)
+            credential = (params.get("X-Amz-Credential") or params.get("AWSAccessKeyId") or [""])[0]
+            if credential:
+                return str(credential.split("/", 1)[0])
+        return str(original_access_key(response))
+
+    patch(BaseResponse, "get_access_key", get_access_key)
     patch(Queue, "messages", property(messages))
     patch(Queue, "approximate_number_of_messages", property(count_visible))
     patch(Queue, "approximate_number_of_messages_not_visible", property(count_not_visible))

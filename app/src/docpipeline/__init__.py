@@ -1,0 +1,1 @@
+"""The document-processing pipeline's domain code, shared by its Lambda handlers."""

@@ -1,0 +1,43 @@
+"""Provisioning: put a CDK, SAM or CloudFormation application onto a target account.
+
+Example:
+    record = deploy_app(account, load_app_source(Path(".")), state_dir=Path(".harness"))
+    record.outputs["DocumentBucket"]
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from harness.provisioning.assets import publish_assets
+from harness.provisioning.deployer import DeploymentFailedError, StackDeployer, StackRecord
+from harness.provisioning.errors import ProvisioningError
+from harness.provisioning.synth import AppSource, SynthResult, synthesize
+
+__all__ = ["AppSource", "DeploymentFailedError", "ProvisioningError", "StackDeployer", "StackRecord",
+           "deploy_app", "destroy_app"]
+
+
+def deploy_app(account: Any, source: AppSource, *, state_dir: Path,
+               previous: StackRecord | None = None) -> StackRecord:
+    """Synthesize (cached), publish assets and deploy ``source`` into ``account``; returns the record.
+
+    Raises:
+        ProvisioningError: synthesis or validation failed; DeploymentFailedError: a resource failed.
+    """
+    scope = account.scope
+    synth: SynthResult = synthesize(source, state_dir / "synth",
+                                    {**os.environ, "AWS_DEFAULT_REGION": scope.region})
+    publish_assets(account, synth.assets, account_id=scope.account_id, region=scope.region,
+                   cache_dir=state_dir / "assets")
+    deployer = StackDeployer(account, account_id=scope.account_id, region=scope.region)
+    return deployer.deploy(synth.template, stack_name=source.stack_name, parameters=source.parameters,
+                           previous=previous)
+
+
+def destroy_app(account: Any, record: StackRecord) -> list[str]:
+    """Delete everything ``record`` created; returns the resources that could not be deleted."""
+    deployer = StackDeployer(account, account_id=record.account_id, region=record.region)
+    return deployer.destroy(record)

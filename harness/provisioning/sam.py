@@ -1,0 +1,76 @@
+"""SAM templates: local code folders become assets, then aws-sam-translator makes CloudFormation."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from harness.provisioning.assets import FileAsset, zip_folder
+from harness.provisioning.errors import ProvisioningError
+from harness.provisioning.template import Template, load_template
+
+ASSET_BUCKET = "harness-assets-${AWS::AccountId}-${AWS::Region}"
+# Managed policies SAM policy templates may name, resolved without calling IAM.
+MANAGED_POLICIES = {
+    name: f"arn:aws:iam::aws:policy/{path}{name}"
+    for path, names in {
+        "service-role/": ("AWSLambdaBasicExecutionRole", "AWSLambdaSQSQueueExecutionRole",
+                          "AWSLambdaDynamoDBExecutionRole", "AWSLambdaKinesisExecutionRole",
+                          "AWSLambdaVPCAccessExecutionRole", "AWSLambdaRole"),
+        "": ("AWSXrayWriteOnlyAccess", "AWSXRayDaemonWriteAccess", "AmazonS3ReadOnlyAccess",
+             "AmazonDynamoDBReadOnlyAccess", "AmazonSQSFullAccess", "AmazonS3FullAccess",
+             "AmazonDynamoDBFullAccess", "CloudWatchLogsFullAccess"),
+    }.items() for name in names
+}
+_CODE_PROPERTIES = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri"}
+
+
+class _LocalPolicies:
+    def load(self) -> dict[str, str]:
+        return MANAGED_POLICIES
+
+
+def transform_sam(path: Path, *, region: str) -> tuple[Template, list[FileAsset]]:
+    """The CloudFormation template and code assets of a SAM template.
+
+    Raises:
+        ProvisioningError: a code folder is missing or the SAM transform rejects the template.
+    """
+    from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.translator.transform import transform
+
+    raw = load_template(path)
+    body: dict[str, Any] = {"Resources": copy.deepcopy(dict(raw.resources)), "Transform": raw.transform,
+                            "Parameters": dict(raw.parameters), "Conditions": dict(raw.conditions),
+                            "Mappings": dict(raw.mappings), "Outputs": dict(raw.outputs)}
+    assets = _localise_code(body, path.parent)
+    try:
+        output = transform(body, {"AWS::Region": region}, _LocalPolicies())
+    except InvalidDocumentException as exc:
+        causes = "; ".join(str(c) for c in exc.causes)
+        raise ProvisioningError(f"{path}: SAM transform failed: {causes}") from exc
+    return Template.from_dict(output, source=str(path)), assets
+
+
+def _localise_code(body: dict[str, Any], base: Path) -> list[FileAsset]:
+    assets: list[FileAsset] = []
+    globals_function = (body.get("Globals") or {}).get("Function") or {}
+    for logical_id, resource in body["Resources"].items():
+        prop = _CODE_PROPERTIES.get(resource.get("Type"))
+        if prop is None:
+            continue
+        props = resource.setdefault("Properties", {})
+        uri = props.get(prop, globals_function.get("CodeUri") if prop == "CodeUri" else None)
+        if uri is None or (isinstance(uri, str) and uri.startswith("s3://")) or isinstance(uri, dict):
+            continue
+        folder = (base / str(uri)).resolve()
+        if not folder.exists():
+            raise ProvisioningError(f"{logical_id}: {prop} {uri!r} does not exist (looked in {folder})")
+        data = zip_folder(folder) if folder.is_dir() else folder.read_bytes()
+        asset_id = hashlib.sha256(data).hexdigest()
+        key = f"assets/{asset_id}.zip"
+        assets.append(FileAsset(asset_id, folder, "zip" if folder.is_dir() else "file", ASSET_BUCKET, key))
+        props[prop] = {"Bucket": {"Fn::Sub": ASSET_BUCKET}, "Key": key}
+    return assets

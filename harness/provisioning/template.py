@@ -1,0 +1,81 @@
+"""CloudFormation templates as data: loading JSON or YAML (short-form tags included)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.provisioning.errors import ProvisioningError
+
+
+@dataclass(frozen=True)
+class Template:
+    """The parts of a template the provisioner reads."""
+
+    resources: Mapping[str, Mapping[str, Any]]
+    parameters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    conditions: Mapping[str, Any] = field(default_factory=dict)
+    mappings: Mapping[str, Any] = field(default_factory=dict)
+    outputs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    transform: Any = None
+    source: str = "<template>"
+
+    @classmethod
+    def from_dict(cls, body: Mapping[str, Any], source: str = "<template>") -> Template:
+        """Raises ProvisioningError when Resources is missing or malformed."""
+        resources = body.get("Resources")
+        if not isinstance(resources, Mapping) or not resources:
+            raise ProvisioningError(f"{source}: the template has no Resources section")
+        for logical_id, resource in resources.items():
+            if not isinstance(resource, Mapping) or "Type" not in resource:
+                raise ProvisioningError(f"{source}: resource {logical_id} has no Type")
+        return cls(resources=resources, parameters=body.get("Parameters") or {},
+                   conditions=body.get("Conditions") or {}, mappings=body.get("Mappings") or {},
+                   outputs=body.get("Outputs") or {}, transform=body.get("Transform"), source=source)
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short-form intrinsic tags (!Ref, !GetAtt, !Sub ...)."""
+
+
+def _tag(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _tag)  # type: ignore[no-untyped-call]
+
+
+def load_template(path: Path) -> Template:
+    """Read a template file (JSON or YAML).
+
+    Raises:
+        ProvisioningError: the file is missing or cannot be parsed (with the line).
+    """
+    if not path.is_file():
+        raise ProvisioningError(f"template {path} does not exist")
+    text = path.read_text()
+    try:
+        body = json.loads(text) if text.lstrip().startswith("{") else yaml.load(text, Loader=_CfnLoader)
+    except json.JSONDecodeError as exc:
+        raise ProvisioningError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ProvisioningError(f"{where}: invalid YAML: {exc}") from exc
+    if not isinstance(body, Mapping):
+        raise ProvisioningError(f"{path}: a template must be a mapping")
+    return Template.from_dict(body, source=str(path))
