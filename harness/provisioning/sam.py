@@ -27,27 +27,27 @@ MANAGED_POLICIES = {
 _CODE_PROPERTIES = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri"}
 
 
-class _LocalPolicies:
-    def load(self) -> dict[str, str]:
-        return MANAGED_POLICIES
-
-
 def transform_sam(path: Path, *, region: str) -> tuple[Template, list[FileAsset]]:
     """The CloudFormation template and code assets of a SAM template.
 
     Raises:
         ProvisioningError: a code folder is missing or the SAM transform rejects the template.
     """
+    import boto3
     from samtranslator.model.exceptions import InvalidDocumentException
-    from samtranslator.translator.transform import transform
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
 
     raw = load_template(path)
     body: dict[str, Any] = {"Resources": copy.deepcopy(dict(raw.resources)), "Transform": raw.transform,
                             "Parameters": dict(raw.parameters), "Conditions": dict(raw.conditions),
                             "Mappings": dict(raw.mappings), "Outputs": dict(raw.outputs)}
     assets = _localise_code(body, path.parent)
+    # An explicit session carries the region: the translator would otherwise build a default one.
+    translator = Translator(MANAGED_POLICIES, Parser(), boto_session=boto3.session.Session(region_name=region))
     try:
-        output = transform(body, {"AWS::Region": region}, _LocalPolicies())
+        output = translator.translate(body, {"AWS::Region": region},
+                                      get_managed_policy_map=lambda: MANAGED_POLICIES)
     except InvalidDocumentException as exc:
         causes = "; ".join(str(c) for c in exc.causes)
         raise ProvisioningError(f"{path}: SAM transform failed: {causes}") from exc

@@ -143,4 +143,4 @@ def _only_stack(out_dir: Path) -> str:
     if len(stacks) != 1:
         raise ProvisioningError(f"the CDK app defines {len(stacks)} stacks ({', '.join(stacks)}); "
                                 "name one with [tool.harness] stack")
-    return stacks[0]
+    return str(stacks[0])

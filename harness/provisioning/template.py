@@ -56,7 +56,7 @@ def _tag(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
     return {name: value}
 
 
-_CfnLoader.add_multi_constructor("!", _tag)  # type: ignore[no-untyped-call]
+_CfnLoader.add_multi_constructor("!", _tag)
 
 
 def load_template(path: Path) -> Template:
