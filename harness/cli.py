@@ -27,9 +27,9 @@ def main() -> None:
 @main.command()
 @click.option("--target", type=click.Choice(available_targets()), default="moto", show_default=True)
 @click.option("--env-file", type=click.Path(path_type=Path), default=DEFAULT_ENV_FILE, show_default=True)
-@click.option("--no-deploy", is_flag=True, help="Start the target only (deploying an app comes with "
-              "provisioning; today `up` always starts an empty account).")
-@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds to wait for ready.")
+@click.option("--no-deploy", is_flag=True, help="Start the target only; by default the app of "
+              "[tool.harness] in ./pyproject.toml is deployed and its outputs written as HARNESS_OUTPUT_<Name>.")
+@click.option("--timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for ready.")
 def up(target: str, env_file: Path, no_deploy: bool, timeout: float) -> None:
     """Start the target, Lambda runtime and event pollers in the background; write ENV_FILE."""
     if env_file.exists():
@@ -41,10 +41,10 @@ def up(target: str, env_file: Path, no_deploy: bool, timeout: float) -> None:
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "harness.daemon", "--env-file", str(env_file), "--target", target,
-             "--state-dir", str(state_dir)],
+             "--state-dir", str(state_dir), *(["--no-deploy"] if no_deploy else [])],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout  # a first deploy synthesizes the CDK app (~15 s)
     while not env_file.exists():
         if proc.poll() is not None:
             raise click.ClickException(f"the harness exited with status {proc.returncode} before it was "
@@ -74,7 +74,7 @@ def down(env_file: Path, timeout: float) -> None:
         env_file.unlink(missing_ok=True)
         click.echo(f"harness down: process {pid} was not running; removed {env_file}")
         return
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout  # a first deploy synthesizes the CDK app (~15 s)
     while _alive(pid):
         if time.monotonic() > deadline:
             os.killpg(pid, signal.SIGKILL)

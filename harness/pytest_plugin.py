@@ -14,6 +14,8 @@ import pytest
 
 from harness.cloud import CloudAccount, LocalCloud
 from harness.errors import HarnessError
+from harness.project import load_app_source
+from harness.provisioning import StackRecord, deploy_app, destroy_app
 from harness.settings import HarnessSettings
 from harness.targets.registry import available_targets
 
@@ -51,6 +53,7 @@ def _settings(config: pytest.Config) -> HarnessSettings:
             "target": config.getoption("--harness-target"),
             "isolation": config.getoption("--harness-isolation"),
             "state_dir": state_dir,
+            "cache_dir": os.path.join(str(config.rootpath), ".harness", "cache"),
         },
         environ=os.environ,
         ini={"target": config.getini("harness_target"), "isolation": config.getini("harness_isolation")},
@@ -96,6 +99,27 @@ def harness_account(
         account.close()
     else:
         yield request.getfixturevalue("_harness_session_account")
+
+
+@pytest.fixture(scope="session")
+def harness_stack(
+    pytestconfig: pytest.Config, harness_settings: HarnessSettings,
+    _harness_session_account: CloudAccount,
+) -> Iterator[StackRecord]:
+    """The project's app ([tool.harness] in pyproject.toml) deployed once into the session account."""
+    source = load_app_source(pytestconfig.rootpath)
+    if source is None:
+        pytest.skip("no [tool.harness] app in pyproject.toml to deploy")
+    record = deploy_app(_harness_session_account, source, state_dir=harness_settings.state_dir,
+                        cache_dir=harness_settings.cache_dir)
+    yield record
+    destroy_app(_harness_session_account, record)
+
+
+@pytest.fixture(scope="session")
+def harness_outputs(harness_stack: StackRecord) -> dict[str, Any]:
+    """The deployed stack's outputs (DocumentBucket, ApiUrl ...)."""
+    return dict(harness_stack.outputs)
 
 
 @pytest.fixture

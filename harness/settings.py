@@ -25,6 +25,7 @@ class HarnessSettings:
     region: str = "us-east-1"
     isolation: str = "session"
     state_dir: Path = Path(".harness")
+    cache_dir: Path = Path(".harness/cache")  # synth output and zipped assets, shared by workers
     # Lambda runtime
     idle_ttl_s: float = 300.0
     init_timeout_s: float = 10.0

@@ -20,7 +20,7 @@ __all__ = ["AppSource", "DeploymentFailedError", "ProvisioningError", "StackDepl
            "deploy_app", "destroy_app"]
 
 
-def deploy_app(account: Any, source: AppSource, *, state_dir: Path,
+def deploy_app(account: Any, source: AppSource, *, state_dir: Path, cache_dir: Path | None = None,
                previous: StackRecord | None = None) -> StackRecord:
     """Synthesize (cached), publish assets and deploy ``source`` into ``account``; returns the record.
 
@@ -28,10 +28,10 @@ def deploy_app(account: Any, source: AppSource, *, state_dir: Path,
         ProvisioningError: synthesis or validation failed; DeploymentFailedError: a resource failed.
     """
     scope = account.scope
-    synth: SynthResult = synthesize(source, state_dir / "synth",
+    synth: SynthResult = synthesize(source, (cache_dir or state_dir) / "synth",
                                     {**os.environ, "AWS_DEFAULT_REGION": scope.region})
     publish_assets(account, synth.assets, account_id=scope.account_id, region=scope.region,
-                   cache_dir=state_dir / "assets")
+                   cache_dir=(cache_dir or state_dir) / "assets")
     deployer = StackDeployer(account, account_id=scope.account_id, region=scope.region)
     return deployer.deploy(synth.template, stack_name=source.stack_name, parameters=source.parameters,
                            previous=previous)

@@ -90,3 +90,114 @@ def install_fixes(patch: Patch) -> None:
     patch(Queue, "approximate_number_of_messages", property(count_visible))
     patch(Queue, "approximate_number_of_messages_not_visible", property(count_not_visible))
     patch(Queue, "approximate_number_of_messages_delayed", property(count_delayed))
+
+
+def install_dynamodb_fixes(patch: Patch) -> None:
+    """Serialize each DynamoDB backend's reads and writes, and make transactions snapshot-free.
+
+    moto's TransactWriteItems deep-copies every table it touches (O(table size) per call) and
+    "rolls back" by putting the copy in place, losing writes other threads made meanwhile;
+    concurrent reads and writes fail with "dictionary changed size during iteration". Here every
+    operation holds the backend's lock, and a transaction checks all conditions first and applies
+    its writes only when all hold, as DynamoDB does, so there is nothing to roll back.
+    """
+    import threading
+
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import (
+        ConditionalCheckFailed,
+        MockValidationException,
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+    from moto.dynamodb.models import DynamoDBBackend
+
+    def lock_of(backend: Any) -> Any:
+        return backend.__dict__.setdefault("_harness_lock", threading.RLock())
+
+    for name in ("put_item", "update_item", "delete_item", "get_item", "query", "scan"):
+        original = getattr(DynamoDBBackend, name)
+
+        def locked(backend: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with lock_of(backend):
+                return __original(backend, *args, **kwargs)
+
+        patch(DynamoDBBackend, name, locked)
+
+    def check(backend: Any, op_type: str, op: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+        if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+            raise ValueError("Unsupported transaction operation")
+        table = backend.get_table(op["TableName"])
+        if op_type == "Put":
+            attrs = op["Item"]
+            key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+            if table.range_key_attr is not None:
+                key[table.range_key_attr] = attrs[table.range_key_attr]
+        else:
+            key = op["Key"]
+        current = backend.get_item(op["TableName"], key)
+        if op.get("ConditionExpression") is not None:
+            condition = get_filter_expression(op["ConditionExpression"], op.get("ExpressionAttributeNames"),
+                                              op.get("ExpressionAttributeValues"))
+            if not condition.expr(current):
+                old = None
+                if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                    old = current.to_json()["Attributes"]
+                failure = ConditionalCheckFailed(item=old)
+                failure.harness_item = old  # moto keeps it only inside its JSON description
+                raise failure
+        return key, current
+
+    def apply(backend: Any, op_type: str, op: dict[str, Any], key: dict[str, Any]) -> None:
+        if op_type == "Put":
+            backend.put_item(op["TableName"], op["Item"])
+        elif op_type == "Delete":
+            backend.delete_item(op["TableName"], key)
+        elif op_type == "Update":
+            backend.update_item(op["TableName"], key, update_expression=op["UpdateExpression"],
+                                expression_attribute_names=op.get("ExpressionAttributeNames"),
+                                expression_attribute_values=op.get("ExpressionAttributeValues"))
+
+    def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+        if len(transact_items) > 100:
+            raise TooManyTransactionsException()
+        with lock_of(backend):
+            seen: set[tuple[str, str]] = set()
+            errors: list[tuple[Any, Any, Any]] = []
+            planned: list[tuple[str, dict[str, Any], dict[str, Any], Any]] = []
+            for item in transact_items:
+                if len(item) > 1:
+                    raise TransactWriteSingleOpException
+                op_type, op = next(iter(item.items()))
+                try:
+                    key, current = check(backend, op_type, op)
+                    marker = (str(op["TableName"]), str(dict(sorted(key.items()))))
+                    if marker in seen:
+                        raise MultipleTransactionsException()
+                    seen.add(marker)
+                    planned.append((op_type, op, key, current))
+                    errors.append((None, None, None))
+                except (MultipleTransactionsException, MockValidationException):
+                    raise
+                except ConditionalCheckFailed as exc:
+                    errors.append(("ConditionalCheckFailed", str(exc.message), getattr(exc, "harness_item", None)))
+                except Exception as exc:  # reported per item, as moto and DynamoDB do
+                    errors.append((type(exc).__name__, str(exc), None))
+            if any(code is not None for code, _, _ in errors):
+                raise TransactionCanceledException(errors)
+            done: list[tuple[str, dict[str, Any], Any]] = []
+            try:
+                for op_type, op, key, current in planned:
+                    apply(backend, op_type, op, key)
+                    done.append((op["TableName"], key, current))
+            except Exception:
+                for table_name, key, current in reversed(done):  # undo only what this call wrote
+                    if current is None:
+                        backend.delete_item(table_name, key)
+                    else:
+                        backend.put_item(table_name, current.to_json()["Attributes"])
+                raise
+
+    patch(DynamoDBBackend, "transact_write_items", transact_write_items)

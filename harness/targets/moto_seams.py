@@ -25,7 +25,7 @@ from harness.errors import HarnessError, ThrottledError
 from harness.lambda_runtime.pool import FunctionPackage, ProcessRuntime
 from harness.lambda_runtime.spec import FunctionSpec, InvocationResult, LayerRef
 from harness.targets.base import AsyncDispatcher
-from harness.targets.moto_fixes import install_fixes
+from harness.targets.moto_fixes import install_dynamodb_fixes, install_fixes
 from harness.wiring.async_invoke import AsyncInvocation
 from harness.wiring.eventbridge import build_target_input
 
@@ -76,6 +76,7 @@ class MotoSeams:
                 ),
             )
             install_fixes(self._patch)
+            install_dynamodb_fixes(self._patch)
             _installed = self
 
     def uninstall(self) -> None:

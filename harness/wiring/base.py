@@ -87,6 +87,9 @@ class EventPoller(Protocol):
 
     def update(self, mapping: MappingConfig) -> None: ...
 
+    def poke(self) -> None:
+        """Poll now (settle calls this before it checks ``pending``)."""
+
     def stop(self) -> None: ...
 
     def pending(self, since: float) -> list[str]:

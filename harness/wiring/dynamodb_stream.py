@@ -60,6 +60,7 @@ class StreamPoller:
         self._clock = clock
         self._region = mapping.source_arn.split(":")[3]
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._lock = threading.Lock()
         self._shards: dict[str, threading.Thread] = {}
         self._caught_up_at: dict[str, float] = {}
@@ -74,8 +75,13 @@ class StreamPoller:
     def update(self, mapping: MappingConfig) -> None:
         self.mapping = mapping
 
+    def poke(self) -> None:
+        """Read the shards now instead of after the idle back-off (settle calls this)."""
+        self._wake.set()
+
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=5)
         for thread in list(self._shards.values()):
             thread.join(timeout=5)
@@ -117,6 +123,7 @@ class StreamPoller:
             StreamArn=self.mapping.source_arn, ShardId=shard_id,
             ShardIteratorType=self._initial_position if self._initial_position in ("TRIM_HORIZON", "LATEST") else "TRIM_HORIZON",
         )["ShardIterator"]
+        idle = self._interval
         while iterator and not self._stop.is_set():
             if not self.mapping.enabled:
                 self._stop.wait(0.1)
@@ -133,8 +140,13 @@ class StreamPoller:
             if not records:
                 with self._lock:
                     self._caught_up_at[shard_id] = started
-                self._stop.wait(self._interval)
+                # Idle shards back off to 12x the interval (GetRecords is costly on moto); a write
+                # is still seen at once by settle(), which pokes every poller.
+                self._wake.wait(idle)
+                self._wake.clear()
+                idle = min(idle * 2, self._interval * 12)
                 continue
+            idle = self._interval
             with self._lock:
                 self._busy.add(shard_id)
             try:

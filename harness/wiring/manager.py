@@ -108,6 +108,8 @@ class EventWiring:
     def pending(self, since: float) -> list[str]:
         with self._lock:
             pollers = list(self._pollers.values())
+        for poller in pollers:
+            poller.poke()
         pending = [item for poller in pollers for item in poller.pending(since)]
         for probe in self._extra:
             pending.extend(probe())

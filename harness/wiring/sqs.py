@@ -113,6 +113,9 @@ class SqsPoller:
     def update(self, mapping: MappingConfig) -> None:
         self.mapping = mapping
 
+    def poke(self) -> None:
+        """Nothing to do: the receiver long-polls, so a new message is seen at once."""
+
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)

@@ -30,7 +30,7 @@ def test_targets_implement_the_protocol(name: str) -> None:
 @pytest.mark.parametrize("service", sorted(POLLERS))
 def test_pollers_implement_the_protocol(service: str) -> None:
     cls = _load(POLLERS[service])
-    for member in ("start", "update", "stop", "pending"):
+    for member in ("start", "update", "poke", "stop", "pending"):
         assert callable(getattr(cls, member)), f"{cls.__name__} lacks {member}"
     module = importlib.import_module(cls.__module__)
     assert callable(module.build_record), f"{module.__name__} lacks a pure build_record"

@@ -77,7 +77,7 @@ def test_an_invalid_template_creates_nothing(account: CloudAccount) -> None:
 
 def test_sam_app_deploys_and_runs(account: CloudAccount, harness_settings: HarnessSettings) -> None:
     source = AppSource("sam", HERE.parent / "unit" / "sam_app" / "template.yaml", stack="sam-demo")
-    record = deploy_app(account, source, state_dir=harness_settings.state_dir)
+    record = deploy_app(account, source, state_dir=harness_settings.state_dir, cache_dir=harness_settings.cache_dir)
     worker = record.resources["Worker"].physical_id
     assert account.invoke(worker, {"Records": [{}, {}]})["Payload"] == {"records": 2}
     mappings = account.client("lambda").list_event_source_mappings(FunctionName=worker)["EventSourceMappings"]

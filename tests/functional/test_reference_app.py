@@ -29,7 +29,7 @@ def app(harness_cloud: LocalCloud, harness_settings: HarnessSettings) -> Iterato
     source = load_app_source(ROOT)
     assert source is not None
     account = harness_cloud.open_account()
-    record = deploy_app(account, source, state_dir=harness_settings.state_dir)
+    record = deploy_app(account, source, state_dir=harness_settings.state_dir, cache_dir=harness_settings.cache_dir)
     yield account, record
     assert destroy_app(account, record) == []
     account.close()
@@ -156,3 +156,18 @@ def test_notifier_publishes_job_events_on_the_bus(app: tuple[CloudAccount, Stack
     assert [e["detail-type"] for e in mine] == ["JobCompleted"]
     assert mine[0]["detail"]["result"]["needsReview"] is False
     assert re.fullmatch(r"[0-9a-f]{64}", mine[0]["detail"]["signature"])
+
+
+def test_template_uses_only_types_the_provisioner_handles(harness_settings: HarnessSettings) -> None:
+    """Guards the authoring rules: no custom resources, nothing the provisioner would drop."""
+    from harness.provisioning.plan import validate
+    from harness.provisioning.synth import synthesize
+
+    source = load_app_source(ROOT)
+    assert source is not None
+    synth = synthesize(source, harness_settings.cache_dir / "synth", {})
+    validate(synth.template)
+    types = {r["Type"] for r in synth.template.resources.values()}
+    assert not [t for t in types if t.startswith("Custom::")]
+    assert {"AWS::ApiGatewayV2::Api", "AWS::Cognito::UserPool", "AWS::SecretsManager::Secret",
+            "AWS::CloudWatch::Alarm", "AWS::SQS::QueuePolicy"} <= types

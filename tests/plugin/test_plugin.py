@@ -65,3 +65,10 @@ def test_isolation_per_test_gives_each_test_its_own_account(pytester: pytest.Pyt
     """)
     result = pytester.runpytest_subprocess("--harness-isolation", "test", "-p", "no:randomly")
     result.assert_outcomes(passed=2)
+
+
+def test_harness_stack_skips_without_an_app(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_uses_stack(harness_outputs):\n    raise AssertionError('no app')\n")
+    result = pytester.runpytest_subprocess("-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*no [[]tool.harness[]] app in pyproject.toml to deploy*"])

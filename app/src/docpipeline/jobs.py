@@ -86,13 +86,11 @@ class JobStore:
                   "updatedAt": self.clock(), **fields}
         names = {f"#{k}": k for k in values}
         expression = "SET " + ", ".join(f"#{k} = :{k}" for k in values)
-        response = self.table.update_item(
+        self.table.update_item(
             Key=keys.job_key(job["jobId"]), UpdateExpression=expression,
             ExpressionAttributeNames=names, ExpressionAttributeValues={f":{k}": v for k, v in values.items()},
-            ReturnValues="ALL_NEW",
         )
-        updated: dict[str, Any] = response["Attributes"]
-        return updated
+        return {**job, **values}
 
     def by_type_status(self, doc_type: str, status: str, *, limit: int = 50,
                        token: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
