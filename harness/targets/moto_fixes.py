@@ -10,6 +10,10 @@ Accounts: a pre-signed URL carries its access key in the URL (``AWSAccessKeyId``
 when a client sends one (urllib and requests do), so an upload through a URL pre-signed in account A
 raised its S3 events in moto's default account. The key is now read from the URL itself.
 
+Accounts, speed: resolving a request's account from its access key walked every account and
+*created* every partition's IAM backend on the way (~65 ms each with AWS managed policies loaded),
+so each new account slowed every later request. Only existing backends are searched now.
+
 Speed, same answers: every request rescanned moto's package folder (~250 stat calls), and every
 send and received message recomputed all queue attributes with a clock read per message. Those
 are replaced by a cached module list, single-pass counts with one clock read, and a direct
@@ -86,6 +90,17 @@ def install_fixes(patch: Patch) -> None:
         return str(original_access_key(response))
 
     patch(BaseResponse, "get_access_key", get_access_key)
+
+    import moto.iam.models as iam_models
+
+    def get_account_id_from(access_key: str) -> str:
+        for account_id, account in list(iam_models.iam_backends.items()):
+            for backend in list(account.values()):  # existing backends only: none is created here
+                if access_key in backend.access_keys:
+                    return str(account_id)
+        return str(iam_models.DEFAULT_ACCOUNT_ID)
+
+    patch(iam_models, "get_account_id_from", get_account_id_from)
     patch(Queue, "messages", property(messages))
     patch(Queue, "approximate_number_of_messages", property(count_visible))
     patch(Queue, "approximate_number_of_messages_not_visible", property(count_not_visible))
@@ -146,7 +161,7 @@ def install_dynamodb_fixes(patch: Patch) -> None:
                 if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
                     old = current.to_json()["Attributes"]
                 failure = ConditionalCheckFailed(item=old)
-                failure.harness_item = old  # moto keeps it only inside its JSON description
+                failure.harness_item = old  # type: ignore[attr-defined]  # moto keeps it only as JSON
                 raise failure
         return key, current
 
