@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	@echo "Using $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[moto,app,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[moto,app,cdk,dev]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -36,8 +36,10 @@ test-fast: install
 	$(BIN)/pytest -n 2 tests
 
 lint: install
-	$(BIN)/ruff check harness tests bench
+	$(BIN)/ruff check harness tests bench app infra
 	$(BIN)/mypy
+	$(BIN)/harness synth --output build/template.json
+	$(BIN)/cfn-lint --ignore-checks W3005 -- build/template.json
 
 bench: install
 	$(BIN)/python -m bench --target $(TARGET) --output build/bench-$(TARGET).json

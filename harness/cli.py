@@ -84,6 +84,36 @@ def down(env_file: Path, timeout: float) -> None:
     click.echo(f"harness down: stopped process {pid}")
 
 
+@main.command()
+@click.option("--output", type=click.Path(path_type=Path), default=None,
+              help="Also copy the template here (for cfn-lint and reviews).")
+def synth(output: Path | None) -> None:
+    """Synthesize the app of [tool.harness] (cached) and check that the provisioner can deploy it."""
+    from harness.project import load_app_source
+    from harness.provisioning.plan import plan
+    from harness.provisioning.synth import synthesize
+
+    try:
+        source = load_app_source(Path.cwd())
+        if source is None:
+            raise click.ClickException("no [tool.harness] app in ./pyproject.toml")
+        result = synthesize(source, Path(".harness/cache/synth"), os.environ)
+        deployment = plan(result.template)
+    except HarnessError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if output is not None:
+        import json
+
+        output.parent.mkdir(parents=True, exist_ok=True)
+        body = {"Resources": dict(result.template.resources), "Outputs": dict(result.template.outputs)}
+        if result.template.parameters:
+            body["Parameters"] = dict(result.template.parameters)
+        output.write_text(json.dumps(body, indent=1))
+    click.echo(f"{source.stack_name}: {len(deployment.order)} resources, {len(result.assets)} assets "
+               f"({'cached' if result.cached else f'synthesized in {result.seconds:.1f} s'})"
+               + (f"; template: {output}" if output else ""))
+
+
 def _alive(pid: int) -> bool:
     try:
         waited, _ = os.waitpid(pid, os.WNOHANG)

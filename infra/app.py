@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import aws_cdk as cdk
-
 from stack import DocPipelineStack
 
 ASSET_BUCKET = "harness-assets-${AWS::AccountId}-${AWS::Region}"

@@ -26,9 +26,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
-from constructs import Construct
-
 from bundling import PipLayerBundling
+from constructs import Construct
 
 ROOT = Path(__file__).resolve().parent.parent
 TYPES = ("invoice", "receipt", "contract")

@@ -14,7 +14,7 @@ from typing import Any
 from harness.provisioning.assets import publish_assets
 from harness.provisioning.deployer import DeploymentFailedError, StackDeployer, StackRecord
 from harness.provisioning.errors import ProvisioningError
-from harness.provisioning.synth import AppSource, SynthResult, synthesize
+from harness.provisioning.synth import AppSource, SynthResult, apply_overrides, synthesize
 
 __all__ = ["AppSource", "DeploymentFailedError", "ProvisioningError", "StackDeployer", "StackRecord",
            "deploy_app", "destroy_app"]
@@ -33,7 +33,8 @@ def deploy_app(account: Any, source: AppSource, *, state_dir: Path, cache_dir: P
     publish_assets(account, synth.assets, account_id=scope.account_id, region=scope.region,
                    cache_dir=(cache_dir or state_dir) / "assets")
     deployer = StackDeployer(account, account_id=scope.account_id, region=scope.region)
-    return deployer.deploy(synth.template, stack_name=source.stack_name, parameters=source.parameters,
+    template = apply_overrides(synth.template, source.local_overrides)  # local targets only
+    return deployer.deploy(template, stack_name=source.stack_name, parameters=source.parameters,
                            previous=previous)
 
 

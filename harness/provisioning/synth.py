@@ -70,16 +70,15 @@ def synthesize(source: AppSource, cache_root: Path, environ: Mapping[str, str]) 
     """
     started = time.perf_counter()
     if source.kind == "cloudformation":
-        template = apply_overrides(load_template(source.path), source.local_overrides)
-        return SynthResult(template, [], False, time.perf_counter() - started)
+        return SynthResult(load_template(source.path), [], False, time.perf_counter() - started)
     if source.kind == "sam":
         from harness.provisioning.sam import transform_sam
 
         template, assets = transform_sam(source.path, region=environ.get("AWS_DEFAULT_REGION", "us-east-1"))
-        return SynthResult(apply_overrides(template, source.local_overrides), assets, False, time.perf_counter() - started)
+        return SynthResult(template, assets, False, time.perf_counter() - started)
     out_dir, cached = _cdk_synth(source, cache_root, environ)
     stack = source.stack or _only_stack(out_dir)
-    template = apply_overrides(load_template(out_dir / f"{stack}.template.json"), source.local_overrides)
+    template = load_template(out_dir / f"{stack}.template.json")
     manifest = out_dir / f"{stack}.assets.json"
     assets = read_asset_manifest(manifest) if manifest.is_file() else []
     return SynthResult(template, assets, cached, time.perf_counter() - started)

@@ -12,7 +12,6 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError, ServiceError
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from docpipeline import keys
 from docpipeline.ids import new_job_id
 from docpipeline.jobs import JobStore

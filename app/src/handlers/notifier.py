@@ -12,7 +12,6 @@ import boto3
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from boto3.dynamodb.types import TypeDeserializer
-
 from docpipeline import config
 
 logger = Logger()

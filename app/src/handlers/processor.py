@@ -23,7 +23,6 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from docpipeline import config, keys
 from docpipeline.extract import MalformedDocumentError, extract
 from docpipeline.jobs import JobStore
