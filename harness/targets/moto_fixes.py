@@ -92,13 +92,14 @@ def install_fixes(patch: Patch) -> None:
     patch(BaseResponse, "get_access_key", get_access_key)
 
     import moto.iam.models as iam_models
+    from moto.core.models import DEFAULT_ACCOUNT_ID
 
     def get_account_id_from(access_key: str) -> str:
         for account_id, account in list(iam_models.iam_backends.items()):
             for backend in list(account.values()):  # existing backends only: none is created here
                 if access_key in backend.access_keys:
                     return str(account_id)
-        return str(iam_models.DEFAULT_ACCOUNT_ID)
+        return str(DEFAULT_ACCOUNT_ID)
 
     patch(iam_models, "get_account_id_from", get_account_id_from)
     patch(Queue, "messages", property(messages))
