@@ -99,3 +99,35 @@ def throughput(cloud: LocalCloud, settings: HarnessSettings, documents: int = 50
     account.close()
     return {"throughput_docs_per_s": round(documents / elapsed, 1), "throughput_documents": documents,
             "documents_done": done, "documents_dead_lettered": dead, "documents_lost": documents - done - dead}
+
+
+def api_latency(cloud: LocalCloud, settings: HarnessSettings, samples: int = 100) -> dict[str, Any]:
+    """GET /jobs/{jobId} through the local gateway with a valid token (warm), client-observed."""
+    import json
+    import urllib.request
+
+    from harness.gateway import serve_apis
+    from harness.identity import CognitoUsers
+
+    account = cloud.open_account()
+    record = _deploy(account, settings)
+    serve_apis(account, record)
+    users = CognitoUsers(account, record.outputs["UserPoolId"], record.outputs["UserPoolClientId"])
+    token = users.token("bench-user")
+    base = record.outputs["ApiUrl"]
+    request = urllib.request.Request(f"{base}/jobs", method="POST", data=json.dumps(
+        {"type": "invoice", "fileName": "a.txt"}).encode(), headers={"Authorization": f"Bearer {token}",
+                                                                      "Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as response:
+        job_id = json.loads(response.read())["jobId"]
+    get = urllib.request.Request(f"{base}/jobs/{job_id}", headers={"Authorization": f"Bearer {token}"})
+    latencies = []
+    for n in range(samples + 5):
+        started = time.perf_counter()
+        with urllib.request.urlopen(get) as response:
+            response.read()
+        if n >= 5:
+            latencies.append((time.perf_counter() - started) * 1000)
+    account.close()
+    return {"api_request_latency_ms": round(percentile(latencies, 0.5), 1),
+            "api_request_latency_p95_ms": round(percentile(latencies, 0.95), 1)}

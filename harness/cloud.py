@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -39,6 +39,11 @@ class CloudAccount:
         self.wiring = wiring
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._closers: list[Callable[[], None]] = []
+
+    def on_close(self, closer: Callable[[], None]) -> None:
+        """Run ``closer`` when the account closes (servers started for it, for instance)."""
+        self._closers.append(closer)
 
     @property
     def account_id(self) -> str:
@@ -73,6 +78,12 @@ class CloudAccount:
             self.wiring.settle(timeout)
 
     def close(self) -> None:
+        for closer in reversed(self._closers):
+            try:
+                closer()
+            except Exception:  # cleanup: keep closing the rest
+                LOG.exception("closing %s failed", closer)
+        self._closers.clear()
         if self.wiring is not None:
             self.wiring.stop()
         self.cloud.target.close_account(self.scope)

@@ -16,6 +16,7 @@ from pathlib import Path
 from harness.cloud import LocalCloud
 from harness.envfile import write_env_file
 from harness.errors import ConfigurationError
+from harness.gateway import serve_apis
 from harness.project import load_app_source
 from harness.provisioning import deploy_app
 from harness.settings import HarnessSettings
@@ -36,6 +37,7 @@ def run(env_file: Path, settings: HarnessSettings, deploy: bool = True) -> int:
                 raise ConfigurationError("no [tool.harness] app in ./pyproject.toml to deploy; add one or "
                                          "start with --no-deploy")
             record = deploy_app(account, source, state_dir=settings.state_dir, cache_dir=settings.cache_dir)
+            serve_apis(account, record)
             outputs = {f"HARNESS_OUTPUT_{k}": str(v) for k, v in record.outputs.items()}
             LOG.info("deployed %s: %d resources in %.2f s", record.name, len(record.resources), record.seconds)
         external = getattr(cloud.target, "external_scope", None)

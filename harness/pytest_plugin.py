@@ -14,6 +14,7 @@ import pytest
 
 from harness.cloud import CloudAccount, LocalCloud
 from harness.errors import HarnessError
+from harness.gateway import serve_apis
 from harness.project import load_app_source
 from harness.provisioning import StackRecord, deploy_app, destroy_app
 from harness.settings import HarnessSettings
@@ -112,6 +113,7 @@ def harness_stack(
         pytest.skip("no [tool.harness] app in pyproject.toml to deploy")
     record = deploy_app(_harness_session_account, source, state_dir=harness_settings.state_dir,
                         cache_dir=harness_settings.cache_dir)
+    serve_apis(_harness_session_account, record)  # ApiUrl now points at the local gateway
     yield record
     destroy_app(_harness_session_account, record)
 

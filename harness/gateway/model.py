@@ -1,0 +1,108 @@
+"""HTTP APIs as data, read from a deployed stack's ApiGatewayV2 resources (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.provisioning.deployer import StackRecord
+
+
+@dataclass(frozen=True)
+class JwtAuthorizer:
+    name: str
+    issuer: str
+    audience: tuple[str, ...]
+    identity_source: str = "$request.header.Authorization"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str          # GET, POST ... or ANY; "$default" routes use method "ANY" and path None
+    path: str | None
+    route_key: str
+    function_arn: str
+    payload_version: str = "2.0"
+    authorizer: JwtAuthorizer | None = None
+    scopes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Cors:
+    allow_origins: tuple[str, ...] = ()
+    allow_methods: tuple[str, ...] = ()
+    allow_headers: tuple[str, ...] = ()
+    expose_headers: tuple[str, ...] = ()
+    allow_credentials: bool = False
+    max_age: int | None = None
+
+
+@dataclass(frozen=True)
+class HttpApiDefinition:
+    logical_id: str
+    api_id: str
+    name: str
+    stage: str
+    routes: tuple[Route, ...]
+    cors: Cors | None = None
+    endpoint: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def apis_of(record: StackRecord) -> list[HttpApiDefinition]:
+    """Every HTTP API in the stack record, with its routes, integrations and JWT authorizers."""
+    by_type: dict[str, list[Any]] = {}
+    for state in record.resources.values():
+        by_type.setdefault(state.type_name, []).append(state)
+    apis = []
+    for api in by_type.get("AWS::ApiGatewayV2::Api", []):
+        if api.properties.get("ProtocolType", "HTTP") != "HTTP":
+            continue
+        api_id = api.ref
+        children = {t: [s for s in by_type.get(f"AWS::ApiGatewayV2::{t}", []) if s.properties.get("ApiId") == api_id]
+                    for t in ("Route", "Integration", "Authorizer", "Stage")}
+        integrations = {s.ref: s.properties for s in children["Integration"]}
+        authorizers = {s.ref: _authorizer(s.properties) for s in children["Authorizer"]}
+        routes = tuple(_route(r.properties, integrations, authorizers) for r in children["Route"])
+        stages = [s.properties.get("StageName", "$default") for s in children["Stage"]] or ["$default"]
+        stage = "$default" if "$default" in stages else stages[0]
+        apis.append(HttpApiDefinition(api.logical_id, api_id, str(api.properties.get("Name", api.logical_id)),
+                                      stage, tuple(r for r in routes if r is not None),
+                                      _cors(api.properties.get("CorsConfiguration")),
+                                      str(api.attributes.get("ApiEndpoint", ""))))
+    return apis
+
+
+def _authorizer(props: dict[str, Any]) -> JwtAuthorizer | None:
+    if props.get("AuthorizerType") != "JWT":
+        return None
+    config = props.get("JwtConfiguration") or {}
+    sources = props.get("IdentitySource") or ["$request.header.Authorization"]
+    return JwtAuthorizer(str(props.get("Name", "jwt")), str(config.get("Issuer", "")),
+                         tuple(str(a) for a in config.get("Audience") or []), str(sources[0]))
+
+
+def _route(props: dict[str, Any], integrations: dict[str, Any], authorizers: dict[str, Any]) -> Route | None:
+    key = str(props["RouteKey"])
+    target = str(props.get("Target", ""))
+    integration = integrations.get(target.removeprefix("integrations/"))
+    if integration is None:
+        return None
+    if key == "$default":
+        method, path = "ANY", None
+    else:
+        method, _, path = key.partition(" ")
+    authorizer = authorizers.get(str(props.get("AuthorizerId"))) if props.get("AuthorizationType") == "JWT" else None
+    return Route(method.upper(), path, key, str(integration.get("IntegrationUri", "")),
+                 str(integration.get("PayloadFormatVersion", "2.0")), authorizer,
+                 tuple(props.get("AuthorizationScopes") or ()))
+
+
+def _cors(config: dict[str, Any] | None) -> Cors | None:
+    if not config:
+        return None
+    return Cors(tuple(config.get("AllowOrigins") or ()), tuple(m.upper() for m in config.get("AllowMethods") or ()),
+                tuple(h.lower() for h in config.get("AllowHeaders") or ()),
+                tuple(h.lower() for h in config.get("ExposeHeaders") or ()),
+                bool(config.get("AllowCredentials", False)),
+                int(config["MaxAge"]) if config.get("MaxAge") is not None else None)
