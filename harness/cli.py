@@ -85,6 +85,72 @@ def down(env_file: Path, timeout: float) -> None:
 
 
 @main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def validate(paths: tuple[Path, ...]) -> None:
+    """Check scenario files without running them (exit 2 on the first invalid file)."""
+    from harness.scenarios import ScenarioError, load_scenario, scenario_files
+
+    try:
+        files = scenario_files(paths or (Path("scenarios"),))
+        for file in files:
+            load_scenario(file)
+    except ScenarioError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"{len(files)} scenario file(s) valid")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--target", type=click.Choice(available_targets()), default="moto", show_default=True)
+@click.option("--report-dir", type=click.Path(path_type=Path), default=None, help="Write report.json, junit.xml, report.html here.")
+@click.option("-k", "keyword", default=None, help="Only scenarios whose name or file contains this.")
+@click.option("--tag", "tags", multiple=True, help="Only scenarios with this tag (repeatable).")
+@click.option("-n", "workers", type=int, default=2, show_default=True, help="Scenarios run in parallel.")
+def run(paths: tuple[Path, ...], target: str, report_dir: Path | None, keyword: str | None,
+        tags: tuple[str, ...], workers: int) -> None:
+    """Run scenario files; exit 0 when all pass, 1 when any fails, 2 on a usage or file error."""
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from harness.scenarios import ScenarioError, load_scenario, scenario_files
+    from harness.scenarios.suite import run_suite, select, write_reports
+    from harness.settings import HarnessSettings
+
+    console = Console()
+    try:
+        scenarios = [load_scenario(f) for f in scenario_files(paths or (Path("scenarios"),))]
+    except ScenarioError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(2)
+    chosen = select(scenarios, keyword=keyword, tags=tags)
+    if not chosen:
+        console.print("no scenario selected")
+        sys.exit(2)
+    settings = HarnessSettings.resolve(explicit={"target": target}, environ=os.environ)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"{len(chosen)} scenario(s) on {target}", total=len(chosen))
+        results, report = run_suite(chosen, settings, workers=workers,
+                                    on_done=lambda r: progress.advance(task))
+    table = Table(title=f"scenarios on {target}")
+    for column in ("scenario", "status", "time", "reason"):
+        table.add_column(column)
+    colours = {"passed": "green", "failed": "red", "skipped": "yellow"}
+    for result in results:
+        table.add_row(result.name, f"[{colours[result.status]}]{result.status}[/]", f"{result.duration_s:.1f} s",
+                      result.reason[:100])
+    console.print(table)
+    summary = report["summary"]
+    console.print(f"{summary['passed']} passed, {summary['failed']} failed, {summary['skipped']} skipped "  # type: ignore[index]
+                  f"in {report['duration_s']} s", highlight=False)
+    if report_dir is not None:
+        for path in write_reports(results, report, report_dir):
+            console.print(f"report: {path}", highlight=False)
+    sys.exit(1 if any(r.status == "failed" for r in results) else 0)
+
+
+@main.command()
 @click.option("--output", type=click.Path(path_type=Path), default=None,
               help="Also copy the template here (for cfn-lint and reviews).")
 def synth(output: Path | None) -> None:

@@ -78,6 +78,7 @@ def test_listings_need_operators_except_own_jobs(api: tuple[ModuleType, FakeStor
 
 
 @pytest.mark.parametrize("query", [{}, {"type": "invoice"}, {"from": "yesterday", "to": "today"},
+                                   {"from": "2026-01-01T00:00:00Z", "to": "2026-03-01T00:00:00Z"},
                                    {"user": "me", "limit": "0"},
                                    {"from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z", "nextToken": "bad"}])
 def test_bad_listing_queries_are_400(api: tuple[ModuleType, FakeStore], query: dict[str, str]) -> None:

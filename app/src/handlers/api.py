@@ -22,6 +22,7 @@ app = APIGatewayHttpResolver()
 s3 = boto3.client("s3")
 store = JobStore(boto3.resource("dynamodb").Table(os.environ["JOBS_TABLE"]))
 OPERATORS = "operators"
+MAX_RANGE_DAYS = 31
 FILE_NAME = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 
@@ -115,8 +116,10 @@ def list_jobs() -> dict[str, Any]:
             items, next_token = store.by_type_status(doc_type, status, limit=limit, token=token)
         elif query("from") or query("to"):
             _require_operator()
-            items, next_token = store.by_time(_iso("from", query("from")), _iso("to", query("to")),
-                                              limit=limit, token=token)
+            start, end = _iso("from", query("from")), _iso("to", query("to"))
+            if len(keys.days_between(start, end)) > MAX_RANGE_DAYS:
+                raise BadRequestError(f"from and to may span at most {MAX_RANGE_DAYS} days (one query per day)")
+            items, next_token = store.by_time(start, end, limit=limit, token=token)
         else:
             raise BadRequestError("give user=me, type and status, or from and to")
     except ValueError as exc:

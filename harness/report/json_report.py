@@ -1,0 +1,32 @@
+"""report.json: target, versions, timing and every scenario with its steps and trace (pure)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from harness.scenarios.engine import ScenarioResult
+
+
+def report_dict(results: Sequence[ScenarioResult], *, target: str, versions: Mapping[str, str],
+                started: float, duration_s: float) -> dict[str, Any]:
+    counts = {s: sum(1 for r in results if r.status == s) for s in ("passed", "failed", "skipped")}
+    return {
+        "target": target,
+        "versions": dict(versions),
+        "start": datetime.fromtimestamp(started, UTC).isoformat(),
+        "duration_s": round(duration_s, 3),
+        "summary": {**counts, "total": len(results)},
+        "scenarios": [_scenario(r) for r in results],
+    }
+
+
+def _scenario(result: ScenarioResult) -> dict[str, Any]:
+    return {
+        "name": result.name, "file": result.file, "status": result.status, "reason": result.reason,
+        "tags": list(result.tags), "duration_s": round(result.duration_s, 3),
+        "steps": [{**dataclasses.asdict(s), "duration_s": round(s.duration_s, 4)} for s in result.steps],
+        "conservation": result.conservation, "trace": result.trace, "journal": result.journal,
+    }

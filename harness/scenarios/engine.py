@@ -1,0 +1,215 @@
+"""Running a scenario: a fresh account, the app deployed, steps in order, a trace, a verdict.
+
+After the steps the engine settles and checks conservation: every message that entered a queue
+served by an event source mapping ended processed (deleted after a successful delivery, or
+filtered out) or rests in that queue's DLQ. Anything else fails the scenario as lost.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from harness.cloud import LocalCloud
+from harness.errors import HarnessError
+from harness.gateway import serve_apis
+from harness.identity import CognitoUsers
+from harness.provisioning import AppSource, deploy_app
+from harness.scenarios.model import Scenario, Step
+from harness.scenarios.steps import STEP_RUNNERS, ExpectationFailed, StepContext, _peek
+from harness.scenarios.variables import interpolate
+from harness.settings import HarnessSettings
+
+
+@dataclass
+class StepResult:
+    title: str
+    kind: str
+    location: str
+    status: str
+    started: float
+    duration_s: float
+    error: str | None = None
+    diff: list[str] = field(default_factory=list)
+    expected: Any = None
+    actual: Any = None
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    file: str
+    status: str                      # passed | failed | skipped
+    reason: str = ""
+    started: float = 0.0
+    duration_s: float = 0.0
+    steps: list[StepResult] = field(default_factory=list)
+    trace: list[dict[str, Any]] = field(default_factory=list)
+    journal: list[dict[str, Any]] = field(default_factory=list)
+    conservation: dict[str, Any] = field(default_factory=dict)
+    logs: list[str] = field(default_factory=list)
+    tags: tuple[str, ...] = ()
+
+    @property
+    def failed_step(self) -> StepResult | None:
+        return next((s for s in self.steps if s.status == "failed"), None)
+
+
+class ScenarioRunner:
+    """Runs scenarios against one started LocalCloud, each in its own account."""
+
+    def __init__(self, cloud: LocalCloud, settings: HarnessSettings, source: AppSource | None) -> None:
+        self.cloud = cloud
+        self.settings = settings
+        self.source = source
+        self._lock = threading.Lock()
+
+    def run(self, scenario: Scenario) -> ScenarioResult:
+        started = time.time()
+        reason = scenario.skip_reason(self.settings.target)
+        if reason:
+            return ScenarioResult(scenario.name, scenario.file, "skipped", reason, started, tags=scenario.tags)
+        result = ScenarioResult(scenario.name, scenario.file, "passed", "", started, tags=scenario.tags)
+        account = self.cloud.open_account()
+        listener = None
+        try:
+            ctx, variables = self._prepare(account, scenario, result)
+            listener = self._listen(account.account_id, ctx)
+            for step in scenario.steps:
+                if not self._run_step(step, ctx, variables, result):
+                    break
+            if result.status == "passed":
+                self._conserve(account, result)
+        except HarnessError as exc:
+            result.status, result.reason = "failed", f"setup failed: {exc}"
+        finally:
+            if listener is not None and self.cloud.target.runtime is not None:
+                self.cloud.target.runtime.listeners.remove(listener)
+            result.journal = [{"kind": e.kind, "at": e.at, **e.data}
+                              for e in self.cloud.journal.entries(account_id=account.account_id)]
+            result.duration_s = time.time() - started
+            account.close()
+        return result
+
+    def _prepare(self, account: Any, scenario: Scenario, result: ScenarioResult) -> tuple[StepContext, dict[str, Any]]:
+        resources: dict[str, Any] = {}
+        gateways: dict[str, Any] = {}
+        outputs: dict[str, Any] = {}
+        users = None
+        if self.source is not None:
+            record = deploy_app(account, self.source, state_dir=self.settings.state_dir,
+                                cache_dir=self.settings.cache_dir)
+            gateways = serve_apis(account, record)
+            resources, outputs = record.resources, dict(record.outputs)
+            if outputs.get("UserPoolId") and outputs.get("UserPoolClientId"):
+                users = CognitoUsers(account, outputs["UserPoolId"], outputs["UserPoolClientId"])
+        run_id = uuid.uuid4().hex[:12]
+        now = datetime.now(UTC)
+        variables: dict[str, Any] = {
+            "outputs": outputs, "run_id": run_id, "account_id": account.account_id,
+            "region": account.scope.region, "last": {},
+            "now": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "today": now.date().isoformat(), "yesterday": (now - timedelta(days=1)).date().isoformat(),
+            "tomorrow": (now + timedelta(days=1)).date().isoformat(),
+        }
+        variables.update(interpolate(dict(scenario.variables), variables))
+        ctx = StepContext(account, resources, gateways, users, Path(scenario.file).parent, actions=result.trace)
+        for bus in {interpolate(s.args["bus"], variables) for s in scenario.steps if s.kind == "expect_events"}:
+            ctx.probes[bus] = self._probe(account, bus)
+        return ctx, variables
+
+    def _probe(self, account: Any, bus: str) -> str:
+        sqs, events = account.client("sqs"), account.client("events")
+        name = f"harness-probe-{abs(hash(bus)) % 10**8}"
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps({"account": [account.account_id]}))
+        events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "probe", "Arn": arn}])
+        return str(url)
+
+    def _listen(self, account_id: str, ctx: StepContext) -> Any:
+        runtime = self.cloud.target.runtime
+        if runtime is None:
+            return None
+        marker = f":{account_id}:function:"
+
+        def listener(spec: Any, result: Any) -> None:
+            if marker in spec.function_arn:
+                with self._lock:
+                    ctx.actions.append({"kind": "invocation", "function": spec.name, "at": result.started_at,
+                                        "duration_ms": round(result.duration_ms, 2), "cold": result.cold,
+                                        "init_ms": result.init_duration_ms, "error": result.error_type,
+                                        "request_id": result.request_id})
+
+        runtime.listeners.append(listener)
+        return listener
+
+    def _run_step(self, step: Step, ctx: StepContext, variables: dict[str, Any], result: ScenarioResult) -> bool:
+        started = time.time()
+        outcome = StepResult(step.title, step.kind, str(step.location), "passed", started, 0.0)
+        result.steps.append(outcome)
+        try:
+            args = interpolate(dict(step.args), variables)
+            value = STEP_RUNNERS[step.kind](ctx, args)
+            if isinstance(value, dict):
+                variables["last"] = value
+                from harness.scenarios.matchers import extract
+
+                for name, path in (args.get("capture") or {}).items():
+                    variables[name] = extract(path, value)
+        except ExpectationFailed as exc:
+            outcome.status, outcome.error, outcome.diff = "failed", str(exc).splitlines()[0], exc.diff
+            outcome.expected, outcome.actual = exc.expected, exc.actual
+        except HarnessError as exc:
+            outcome.status, outcome.error = "failed", str(exc)
+        except Exception as exc:  # a step's own failure (a boto3 error, a bad file): report, don't crash
+            outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {exc}"
+            outcome.actual = traceback.format_exc(limit=3)
+        outcome.duration_s = time.time() - started
+        if outcome.status == "failed":
+            result.status, result.reason = "failed", f"step {step.title} at {step.location}: {outcome.error}"
+            return False
+        return True
+
+    def _conserve(self, account: Any, result: ScenarioResult) -> None:
+        try:
+            account.settle()
+        except HarnessError as exc:
+            result.status, result.reason = "failed", f"did not settle after the steps: {exc}"
+            return
+        sqs = account.client("sqs")
+        entered = processed = dead = 0
+        lost: list[str] = []
+        batches = self.cloud.journal.entries("sqs.batch", account.account_id)
+        filtered = self.cloud.journal.entries("sqs.filtered", account.account_id)
+        for mapping in (account.wiring.mappings if account.wiring else []):
+            if mapping.service != "sqs":
+                continue
+            source = mapping.source_arn
+            seen = {m for e in batches if e.data["source"] == source for m in e.data["message_ids"]}
+            seen |= {m for e in filtered if e.data["source"] == source for m in e.data["message_ids"]}
+            done = {m for e in batches if e.data["source"] == source for m in e.data["succeeded"]}
+            done |= {m for e in filtered if e.data["source"] == source for m in e.data["message_ids"]}
+            name = source.rsplit(":", 1)[-1]
+            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            redrive = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"]).get(
+                "Attributes", {}).get("RedrivePolicy")
+            in_dlq: set[str] = set()
+            if redrive:
+                dlq_name = json.loads(redrive)["deadLetterTargetArn"].rsplit(":", 1)[-1]
+                in_dlq = {m["MessageId"] for m in _peek(StepContext(account, {}, {}, None, Path(".")),
+                                                        sqs.get_queue_url(QueueName=dlq_name)["QueueUrl"])}
+            entered += len(seen)
+            processed += len(seen & done)
+            dead += len(seen & in_dlq - done)
+            lost.extend(f"{name}:{m}" for m in sorted(seen - done - in_dlq))
+        result.conservation = {"entered": entered, "processed": processed, "dead_lettered": dead, "lost": lost}
+        if lost:
+            result.status, result.reason = "failed", f"{len(lost)} message(s) lost: {', '.join(lost[:5])}"

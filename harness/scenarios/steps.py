@@ -1,0 +1,373 @@
+"""What each step kind does: one function per kind, registered in ``STEP_RUNNERS``.
+
+Actions return a result (for ``capture`` and the trace); expectations raise ExpectationFailed with
+the expected/actual difference.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from harness.errors import HarnessError, WaitTimeoutError
+from harness.scenarios.matchers import differences
+from harness.waiting import wait_until
+
+_ser, _de = TypeSerializer(), TypeDeserializer()
+
+
+class ExpectationFailed(HarnessError):
+    def __init__(self, message: str, diff: list[str] | None = None, expected: Any = None, actual: Any = None) -> None:
+        super().__init__(message + ("\n  " + "\n  ".join(diff) if diff else ""))
+        self.diff = diff or []
+        self.expected = expected
+        self.actual = actual
+
+
+@dataclass
+class StepContext:
+    """What steps work with: the account, the deployed stack, users, gateways and the trace."""
+
+    account: Any
+    resources: Mapping[str, Any]   # logical id -> ResourceState
+    gateways: Mapping[str, Any]
+    users: Any
+    base_dir: Path
+    probes: dict[str, str] = field(default_factory=dict)   # bus name -> probe queue url
+    actions: list[dict[str, Any]] = field(default_factory=list)
+
+    def client(self, service: str) -> Any:
+        return self.account.client(service)
+
+    def physical(self, name: str, type_name: str) -> str:
+        """A resource's physical id from its physical name, logical id or logical-id prefix."""
+        states = [s for s in self.resources.values() if s.type_name == type_name]
+        for state in states:
+            if name in (state.physical_id, state.logical_id):
+                return str(state.physical_id)
+        prefixed = [s for s in states if s.logical_id.startswith(name)]
+        if len(prefixed) == 1:
+            return str(prefixed[0].physical_id)
+        return name  # not from the stack: the caller's own name
+
+    def record(self, kind: str, **data: Any) -> None:
+        self.actions.append({"at": time.time(), "kind": kind, **data})
+
+
+def _queue_url(ctx: StepContext, queue: str) -> str:
+    if queue.startswith("http"):
+        return queue
+    return str(ctx.client("sqs").get_queue_url(QueueName=queue)["QueueUrl"])
+
+
+def put_object(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    body = args.get("body", "")
+    if "file" in args:
+        data = (ctx.base_dir / args["file"]).read_bytes()
+    else:
+        data = (body if isinstance(body, str) else json.dumps(body)).encode()
+    keys = []
+    for n in range(int(args.get("count", 1))):
+        key = args["key"].replace("{n}", str(n))
+        ctx.client("s3").put_object(Bucket=args["bucket"], Key=key, Body=data,
+                                    ContentType=args.get("content_type", "text/plain"))
+        keys.append(key)
+    ctx.record("s3.put_object", bucket=args["bucket"], keys=keys[:20], count=len(keys))
+    return {"keys": keys}
+
+
+def upload(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    """PUT a body to a (pre-signed) URL, as a browser or curl would."""
+    import urllib.request
+
+    body = args["body"] if isinstance(args["body"], str) else json.dumps(args["body"])
+    request = urllib.request.Request(args["url"], data=body.encode(), method="PUT",
+                                     headers={"Content-Type": args.get("content_type", "text/plain")})
+    with urllib.request.urlopen(request) as response:
+        status = response.status
+    ctx.record("http.upload", url=args["url"].split("?", 1)[0], status=status)
+    if status != 200:
+        raise ExpectationFailed(f"upload answered {status}")
+    return {"status": status}
+
+
+def delete_object(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    ctx.client("s3").delete_object(Bucket=args["bucket"], Key=args["key"])
+    ctx.record("s3.delete_object", bucket=args["bucket"], key=args["key"])
+
+
+def send_message(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    body = args["body"] if isinstance(args["body"], str) else json.dumps(args["body"])
+    kwargs: dict[str, Any] = {"QueueUrl": _queue_url(ctx, args["queue"]), "MessageBody": body}
+    if args.get("group_id"):
+        kwargs["MessageGroupId"] = args["group_id"]
+    if args.get("dedup_id"):
+        kwargs["MessageDeduplicationId"] = args["dedup_id"]
+    if args.get("attributes"):
+        kwargs["MessageAttributes"] = {k: {"DataType": "String", "StringValue": str(v)}
+                                       for k, v in args["attributes"].items()}
+    message_id = ctx.client("sqs").send_message(**kwargs)["MessageId"]
+    ctx.record("sqs.send_message", queue=kwargs["QueueUrl"], message_id=message_id)
+    return {"message_id": message_id}
+
+
+def put_events(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    entry = {"Source": args["source"], "DetailType": args["detail_type"],
+             "Detail": args["detail"] if isinstance(args["detail"], str) else json.dumps(args["detail"]),
+             "EventBusName": args.get("bus", "default")}
+    response = ctx.client("events").put_events(Entries=[entry])
+    ctx.record("events.put_events", bus=entry["EventBusName"], detail_type=args["detail_type"])
+    return {"failed": response.get("FailedEntryCount", 0)}
+
+
+def put_item(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    ctx.client("dynamodb").put_item(TableName=args["table"], Item=_typed(args["item"]))
+    ctx.record("dynamodb.put_item", table=args["table"])
+
+
+def invoke(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    name = ctx.physical(args["function"], "AWS::Lambda::Function")
+    if args.get("async"):
+        ctx.client("lambda").invoke(FunctionName=name, InvocationType="Event",
+                                    Payload=json.dumps(args.get("payload", {})).encode())
+        ctx.record("lambda.invoke", function=name, invocation="Event")
+        return {"status": 202}
+    result = ctx.account.invoke(name, args.get("payload", {}))
+    ctx.record("lambda.invoke", function=name, error=result["FunctionError"])
+    outcome = {"payload": result["Payload"], "error": result["FunctionError"]}
+    _expect(args.get("expect"), outcome, f"invoke {name}")
+    return outcome
+
+
+def api(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    if not ctx.gateways:
+        raise HarnessError("the stack has no HTTP API to call")
+    gateway = ctx.gateways.get(args.get("api", ""), next(iter(ctx.gateways.values())))
+    headers = {str(k): str(v) for k, v in (args.get("headers") or {}).items()}
+    mode = args.get("token")
+    if args.get("user") and mode != "none":
+        headers["Authorization"] = f"Bearer {ctx.users.token(args['user'], tuple(args.get('groups') or ()))}"
+    body = args.get("body")
+    data = None if body is None else (body if isinstance(body, str) else json.dumps(body)).encode()
+    if data is not None:
+        headers.setdefault("Content-Type", "application/json")
+    query = "?" + urllib.parse.urlencode(args["query"]) if args.get("query") else ""
+    request = urllib.request.Request(f"{gateway.url}{args['path']}{query}", data=data, method=args["method"],
+                                     headers=headers)
+    try:
+        with urllib.request.urlopen(request) as response:
+            status, raw, got = response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        status, raw, got = error.code, error.read(), dict(error.headers)
+    try:
+        parsed: Any = json.loads(raw) if raw else None
+    except ValueError:
+        parsed = raw.decode(errors="replace")
+    outcome = {"status": status, "headers": {k.lower(): v for k, v in got.items()}, "body": parsed}
+    ctx.record("api.request", method=args["method"], path=args["path"], user=args.get("user"), status=status)
+    _expect(args.get("expect"), outcome, f"{args['method']} {args['path']}")
+    return outcome
+
+
+def set_parameter(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    ctx.client("ssm").put_parameter(Name=args["name"], Value=str(args["value"]), Type="String", Overwrite=True)
+    ctx.record("ssm.put_parameter", name=args["name"])
+
+
+def set_secret(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    value = args["value"] if isinstance(args["value"], str) else json.dumps(args["value"])
+    ctx.client("secretsmanager").put_secret_value(SecretId=args["id"], SecretString=value)
+    ctx.record("secretsmanager.put_secret_value", id=args["id"])
+
+
+def settle(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    ctx.account.settle(timeout=args.get("timeout"))
+
+
+def pause(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    import threading
+
+    threading.Event().wait(float(args["seconds"]))
+    ctx.record("pause", seconds=args["seconds"], reason=args["reason"])
+
+
+def wait_until_step(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    (kind, inner), = args["expect"].items()
+    runner = STEP_RUNNERS[kind]
+    last: list[Exception] = []
+
+    def attempt() -> bool:
+        try:
+            runner(ctx, inner)
+            return True
+        except ExpectationFailed as exc:
+            last[:] = [exc]
+            return False
+
+    try:
+        wait_until(attempt, timeout=float(args.get("timeout", 30)), interval=0.1, description=kind)
+    except WaitTimeoutError as exc:
+        raise (last[0] if last else exc) from exc
+
+
+def expect_item(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    got = ctx.client("dynamodb").get_item(TableName=args["table"], Key=_typed(args["key"]), ConsistentRead=True)
+    item = _plain(got["Item"]) if "Item" in got else None
+    if args.get("absent"):
+        if item is not None:
+            raise ExpectationFailed(f"expected no item at {args['key']}", actual=item)
+        return None
+    if item is None:
+        raise ExpectationFailed(f"no item at {args['key']} in {args['table']}", expected=args.get("match"))
+    _expect(args.get("match"), item, "item")
+    return item
+
+
+def expect_query(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    (name, value), = args["partition"].items()
+    kwargs: dict[str, Any] = {"TableName": args["table"], "KeyConditionExpression": "#p = :v",
+                              "ExpressionAttributeNames": {"#p": name}, "ExpressionAttributeValues": {":v": _ser.serialize(value)}}
+    if args.get("index"):
+        kwargs["IndexName"] = args["index"]
+    items = [_plain(i) for i in ctx.client("dynamodb").query(**kwargs).get("Items", [])]
+    if "count" in args and len(items) != args["count"]:
+        raise ExpectationFailed(f"expected {args['count']} item(s) in partition {value}, got {len(items)}", actual=items)
+    if "match" in args:
+        _expect({"$contains": args["match"]} if isinstance(args["match"], list) else args["match"], items, "items")
+    return {"items": items, "count": len(items)}
+
+
+def _peek(ctx: StepContext, url: str) -> list[dict[str, Any]]:
+    messages: dict[str, dict[str, Any]] = {}
+    for _ in range(20):
+        batch = ctx.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
+                                                  AttributeNames=["All"]).get("Messages", [])
+        new = [m for m in batch if m["MessageId"] not in messages]
+        if not new:
+            break
+        messages.update({m["MessageId"]: m for m in new})
+    return list(messages.values())
+
+
+def expect_queue(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    url = _queue_url(ctx, args["queue"])
+    messages = [{"id": m["MessageId"], "body": _json_or_text(m["Body"])} for m in _peek(ctx, url)]
+    if "count" in args and len(messages) != args["count"]:
+        raise ExpectationFailed(f"expected {args['count']} message(s) in {url.rsplit('/', 1)[-1]}, "
+                                f"got {len(messages)}", actual=messages)
+    if "messages" in args:
+        _expect({"$contains": args["messages"]}, [m["body"] for m in messages], "messages")
+    return {"messages": messages, "count": len(messages)}
+
+
+def expect_events(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    url = ctx.probes.get(args["bus"])
+    if url is None:
+        raise HarnessError(f"no probe on bus {args['bus']}: the engine creates one for each bus an "
+                           "expect_events step names")
+    events = [_json_or_text(m["Body"]) for m in _peek(ctx, url)]
+    if args.get("detail_type"):
+        events = [e for e in events if isinstance(e, dict) and e.get("detail-type") == args["detail_type"]]
+    if "match" in args:
+        events = [e for e in events if not differences(args["match"], e)]
+    if "count" in args and len(events) != args["count"]:
+        raise ExpectationFailed(f"expected {args['count']} matching event(s) on {args['bus']}, got {len(events)}",
+                                expected=args.get("match"), actual=events)
+    if "count" not in args and not events:
+        raise ExpectationFailed(f"no matching event on {args['bus']}", expected=args.get("match"))
+    return {"events": events, "count": len(events)}
+
+
+def expect_invocations(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    name = ctx.physical(args["function"], "AWS::Lambda::Function")
+    calls = [i for i in ctx.actions if i["kind"] == "invocation" and i["function"] == name]
+    errors = sum(1 for c in calls if c["error"])
+    if "count" in args and len(calls) != args["count"]:
+        raise ExpectationFailed(f"expected {args['count']} invocation(s) of {args['function']}, got {len(calls)}")
+    if "min" in args and len(calls) < args["min"]:
+        raise ExpectationFailed(f"expected at least {args['min']} invocation(s) of {args['function']}, got {len(calls)}")
+    if "errors" in args and errors != args["errors"]:
+        raise ExpectationFailed(f"expected {args['errors']} failed invocation(s) of {args['function']}, got {errors}")
+    return {"count": len(calls), "errors": errors}
+
+
+def expect_logs(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    name = ctx.physical(args["function"], "AWS::Lambda::Function")
+    logs = ctx.client("logs")
+    group = f"/aws/lambda/{name}"
+    lines = [e["message"] for s in logs.describe_log_streams(logGroupName=group).get("logStreams", [])
+             for e in logs.get_log_events(logGroupName=group, logStreamName=s["logStreamName"])["events"]]
+    found = [line for line in lines if (not args.get("contains") or args["contains"] in line)
+             and (not args.get("correlation_id") or _correlation(line) == args["correlation_id"])]
+    if len(found) < int(args.get("min", 1)):
+        raise ExpectationFailed(f"expected at least {args.get('min', 1)} log line(s) of {args['function']} "
+                                f"matching {dict(args)}, found {len(found)}", actual=lines[-10:])
+    return {"lines": found}
+
+
+def expect_alarm(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    from harness.wiring.alarms import evaluate_sqs_alarms
+
+    evaluate_sqs_alarms(ctx.account)
+    name = ctx.physical(args["alarm"], "AWS::CloudWatch::Alarm")
+    alarms = ctx.client("cloudwatch").describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    state = alarms[0]["StateValue"] if alarms else None
+    if state != args["state"]:
+        raise ExpectationFailed(f"alarm {args['alarm']} is {state}, expected {args['state']}")
+    return {"state": state}
+
+
+def _expect(expected: Any, actual: Any, what: str) -> None:
+    if expected is None:
+        return
+    diff = differences(expected, actual)
+    if diff:
+        raise ExpectationFailed(f"{what} did not match", diff, expected, actual)
+
+
+def _typed(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _ser.serialize(v) for k, v in item.items()}
+
+
+def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
+    plain: dict[str, Any] = json.loads(json.dumps({k: _de.deserialize(v) for k, v in item.items()}, default=_decimal))
+    return plain
+
+
+def _decimal(value: Any) -> Any:
+    return int(value) if value == int(value) else float(value)
+
+
+def _json_or_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _correlation(line: str) -> str | None:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value.get("correlation_id") if isinstance(value, dict) else None
+
+
+STEP_RUNNERS: dict[str, Callable[[StepContext, Mapping[str, Any]], Any]] = {
+    "put_object": put_object, "upload": upload, "delete_object": delete_object, "send_message": send_message,
+    "put_events": put_events, "put_item": put_item, "invoke": invoke, "api": api,
+    "set_parameter": set_parameter, "set_secret": set_secret, "settle": settle, "pause": pause, "wait_until": wait_until_step,
+    "expect_item": expect_item, "expect_query": expect_query, "expect_queue": expect_queue,
+    "expect_events": expect_events, "expect_invocations": expect_invocations, "expect_logs": expect_logs,
+    "expect_alarm": expect_alarm,
+}
