@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +30,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="one fresh account per: session, worker (xdist) or test")
     parser.addini("harness_target", "default target", default="")
     parser.addini("harness_isolation", "default isolation", default="")
+    parser.addini("harness_scenarios", "folders whose *.yaml files are collected as scenarios",
+                  type="paths", default=["scenarios"])
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -75,11 +78,27 @@ def harness_settings(pytestconfig: pytest.Config) -> HarnessSettings:
     return _settings(pytestconfig)
 
 
+_CLOUD = pytest.StashKey[LocalCloud]()
+
+
+def _shared_cloud(config: pytest.Config) -> LocalCloud:
+    """One LocalCloud per process, shared by fixtures and scenario items (moto's seams are global)."""
+    if _CLOUD not in config.stash:
+        config.stash[_CLOUD] = LocalCloud(_settings(config), os.environ).start()
+    return config.stash[_CLOUD]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    cloud = session.config.stash.get(_CLOUD, None)
+    if cloud is not None:
+        cloud.stop()
+        del session.config.stash[_CLOUD]
+
+
 @pytest.fixture(scope="session")
-def harness_cloud(harness_settings: HarnessSettings) -> Iterator[LocalCloud]:
+def harness_cloud(pytestconfig: pytest.Config) -> LocalCloud:
     """The started target with pollers and async invocation; stopped after the session."""
-    with LocalCloud(harness_settings, os.environ) as cloud:
-        yield cloud
+    return _shared_cloud(pytestconfig)
 
 
 @pytest.fixture(scope="session")
@@ -122,6 +141,99 @@ def harness_stack(
 def harness_outputs(harness_stack: StackRecord) -> dict[str, Any]:
     """The deployed stack's outputs (DocumentBucket, ApiUrl ...)."""
     return dict(harness_stack.outputs)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix not in (".yaml", ".yml"):
+        return None
+    folders = [p if Path(p).is_absolute() else parent.config.rootpath / p
+               for p in parent.config.getini("harness_scenarios")]
+    if any(folder in file_path.parents for folder in folders):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        from harness.scenarios import ScenarioError, load_scenario
+
+        try:
+            scenario = load_scenario(self.path)
+        except ScenarioError as exc:
+            raise self.CollectError(str(exc)) from exc
+        item = ScenarioItem.from_parent(self, name=scenario.name)
+        item.scenario = scenario
+        yield item
+
+
+class ScenarioItem(pytest.Item):
+    scenario: Any
+
+    def runtest(self) -> None:
+        from harness.scenarios.engine import ScenarioRunner
+
+        config = self.config
+        settings = _settings(config)
+        reason = self.scenario.skip_reason(settings.target)
+        if reason:
+            pytest.skip(reason)
+        runner = ScenarioRunner(_shared_cloud(config), settings, load_app_source(config.rootpath))
+        result = runner.run(self.scenario)
+        self.user_properties.append(("duration_s", round(result.duration_s, 3)))
+        if result.status == "failed":
+            raise ScenarioFailed(result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, ScenarioFailed):
+            return excinfo.value.describe()
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.scenario.location.line - 1, f"scenario: {self.name}"
+
+
+class ScenarioFailed(Exception):
+    def __init__(self, result: Any) -> None:
+        super().__init__(result.reason)
+        self.result = result
+
+    def describe(self) -> str:
+        import json
+
+        result = self.result
+        lines = [f"scenario {result.name!r} failed: {result.reason}"]
+        step = result.failed_step
+        if step is not None:
+            lines += [f"failing step: {step.title} ({step.location})", *(f"  {d}" for d in step.diff)]
+            if step.actual is not None:
+                lines.append("actual: " + json.dumps(step.actual, default=str)[:1500])
+        lines.append("trace (last 12):")
+        lines += [f"  {json.dumps(e, default=str)[:200]}" for e in result.trace[-12:]]
+        return "\n".join(lines)
+
+
+@pytest.fixture
+def scenario_runner(harness_cloud: LocalCloud, harness_settings: HarnessSettings, pytestconfig: pytest.Config) -> Any:
+    """Run a Scenario (or a path to one) against the session's target: ``scenario_runner(path)``."""
+    from harness.scenarios import load_scenario
+    from harness.scenarios.engine import ScenarioRunner
+
+    runner = ScenarioRunner(harness_cloud, harness_settings, load_app_source(pytestconfig.rootpath))
+
+    def run(scenario: Any) -> Any:
+        return runner.run(load_scenario(Path(scenario)) if isinstance(scenario, (str, Path)) else scenario)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def user_token(harness_stack: StackRecord, _harness_session_account: CloudAccount) -> Callable[..., str]:
+    """``user_token(name, groups=())``: an ID token of a (created on first use) user of the app's pool."""
+    from harness.identity import CognitoUsers
+
+    users = CognitoUsers(_harness_session_account, harness_stack.outputs["UserPoolId"],
+                         harness_stack.outputs["UserPoolClientId"])
+    return lambda name, groups=(): users.token(name, tuple(groups))
 
 
 @pytest.fixture

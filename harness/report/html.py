@@ -56,10 +56,21 @@ def _scenario(index: int, result: ScenarioResult) -> str:
     return "".join(parts)
 
 
+def short_name(physical: str) -> str:
+    """``Stack-LogicalIdHASH-SUFFIX`` -> ``LogicalId``: generated names, readable in a lane label."""
+    import re
+
+    parts = physical.split("-")
+    core = parts[1] if len(parts) >= 3 else physical
+    return re.sub(r"[0-9A-F]{8}$", "", core)[:30] or physical[:30]
+
+
 def timeline_svg(result: ScenarioResult, width: int = 900) -> str:
     """Lanes: the scenario's own actions, deliveries by source, and each function's invocations."""
-    start = result.started
-    end = max([start + result.duration_s] + [e["at"] for e in result.trace] + [e["at"] for e in result.journal])
+    # the clock starts with the first step (deploying the app before it is not the scenario's flow)
+    start = min([s.started for s in result.steps] or [result.started])
+    end = max([start + 0.001] + [s.started + s.duration_s for s in result.steps] + [e["at"] for e in result.trace]
+              + [e["at"] for e in result.journal])
     span = max(end - start, 0.001)
     lanes: dict[str, list[str]] = {"scenario": []}
     label_w = 220
@@ -69,7 +80,7 @@ def timeline_svg(result: ScenarioResult, width: int = 900) -> str:
 
     for event in result.trace:
         if event["kind"] == "invocation":
-            lane = lanes.setdefault(f"λ {event['function'][-28:]}", [])
+            lane = lanes.setdefault(f"λ {short_name(event['function'])}", [])
             cls = "err" if event["error"] else ("cold" if event["cold"] else "warm")
             w = max(2.0, event["duration_ms"] / 1000 / span * (width - label_w - 10))
             lane.append(f"<rect class='{cls}' x='{x(event['at']):.1f}' y='{{y}}' width='{w:.1f}' height='12'>"
@@ -80,8 +91,9 @@ def timeline_svg(result: ScenarioResult, width: int = 900) -> str:
                                      f"<title>{html.escape(json.dumps(event, default=str)[:300])}</title></circle>")
     for entry in result.journal:
         if entry["kind"] in ("sqs.batch", "stream.batch"):
-            source = str(entry.get("source", "")).rsplit(":", 1)[-1].split("/")[0][-26:]
-            lanes.setdefault(f"→ {source}", []).append(
+            source = str(entry.get("source", "")).rsplit(":", 1)[-1]
+            source = source.split("/")[1] if source.startswith("table/") else source
+            lanes.setdefault(f"→ {short_name(source)}", []).append(
                 f"<circle class='dlv' cx='{x(entry['at']):.1f}' cy='{{cy}}' r='4'>"
                 f"<title>{html.escape(entry['kind'])}: {len(entry.get('message_ids') or entry.get('sequence_numbers') or [])}"
                 f" record(s), failed {len(entry.get('failed') or [])}</title></circle>")

@@ -72,3 +72,25 @@ def test_harness_stack_skips_without_an_app(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*no [[]tool.harness[]] app in pyproject.toml to deploy*"])
+
+
+def test_scenario_files_are_collected_and_run(pytester: pytest.Pytester) -> None:
+    pytester.mkdir("scenarios")
+    pytester.path.joinpath("scenarios", "ok.yaml").write_text(
+        "name: settles\ntags: [smoke]\nsteps:\n  - settle: {timeout: 5}\n")
+    pytester.path.joinpath("scenarios", "failing.yaml").write_text(
+        "name: expects a queue\nsteps:\n  - expect_queue: {queue: nowhere, count: 0}\n")
+    pytester.path.joinpath("scenarios", "elsewhere.yaml").write_text(
+        "name: only on localstack\ntargets: {localstack: {}}\nsteps:\n  - settle: {}\n")
+    result = pytester.runpytest_subprocess("scenarios", "-rs")
+    result.assert_outcomes(passed=1, failed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*scenario 'expects a queue' failed*", "*failing step: expect_queue*",
+                                 "*scenario lists targets localstack, not moto*"])
+
+
+def test_a_malformed_scenario_is_a_collection_error_with_its_line(pytester: pytest.Pytester) -> None:
+    pytester.mkdir("scenarios")
+    pytester.path.joinpath("scenarios", "bad.yaml").write_text("name: x\nsteps:\n  - settel: {}\n")
+    result = pytester.runpytest_subprocess("scenarios")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*bad.yaml:3:5: unknown step kind 'settel'; did you mean 'settle'?*"])

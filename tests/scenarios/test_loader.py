@@ -1,0 +1,76 @@
+"""Scenario loading is strict: file, line, column and a suggestion for every mistake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.scenarios import ScenarioError, load_scenario, scenario_files
+from harness.scenarios.schema import STEPS, scenario_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("name: x\nstep:\n  - settle: {}\n", "s.yaml:2:1: unknown key 'step'; did you mean 'steps'?"),
+    ("name: x\nsteps:\n  - settel: {}\n", "s.yaml:3:5: unknown step kind 'settel'; did you mean 'settle'?"),
+    ("name: x\nsteps:\n  - put_object: {bucket: b, kye: k}\n", "s.yaml:3:29: unknown put_object key 'kye'; did you mean 'key'?"),
+    ("name: x\nsteps:\n  - put_object: {bucket: b}\n", "s.yaml:3:5: put_object needs key"),
+    ("name: x\nsteps:\n  - settle: {timeout: soon}\n", "s.yaml:3:23: settle.timeout must be a number"),
+    ("name: x\nsteps:\n  - put_object: {bucket: '${outputz.B}', key: k}\n",
+     "s.yaml:3:26: unknown variable ${outputz}; did you mean ${outputs}?"),
+    ("name: x\nsteps:\n  - expect_alarm: {alarm: a, state: RED}\n", "expect_alarm.state must be one of OK, ALARM"),
+    ("name: x\nsteps: [\n", "s.yaml:3:1: invalid YAML"),
+    ("steps:\n  - settle: {}\n", "s.yaml:1:1: a scenario needs 'name'"),
+    ("name: x\nsteps: []\n", "steps must be a non-empty list"),
+])
+def test_errors_name_the_place(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(write(tmp_path, text))
+    assert message in str(caught.value)
+
+
+def test_captures_define_variables_for_later_steps(tmp_path: Path) -> None:
+    scenario = load_scenario(write(tmp_path, """
+name: captures
+tags: [a]
+targets: {moto: {}, localstack: {skip: "no cognito"}}
+variables: {who: alice}
+steps:
+  - api: {user: "${who}", method: GET, path: /x, capture: {job: body.id}}
+  - api: {user: "${who}", method: GET, path: "/jobs/${job}/${last.status}"}
+"""))
+    assert [s.kind for s in scenario.steps] == ["api", "api"]
+    assert scenario.skip_reason("moto") is None
+    assert scenario.skip_reason("localstack") == "no cognito"
+    assert "not aws" in (scenario.skip_reason("aws") or "").replace("targets localstack, moto, ", "not ")
+
+
+def test_the_suite_is_valid_and_the_schema_covers_every_step() -> None:
+    files = scenario_files([ROOT / "scenarios"])
+    assert len(files) >= 15
+    for file in files:
+        load_scenario(file)
+    schema = scenario_schema()
+    kinds = {next(iter(option["required"])) for option in schema["properties"]["steps"]["items"]["oneOf"]}
+    assert kinds == set(STEPS)
+
+
+def test_missing_paths_are_errors(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="no such file or folder"):
+        scenario_files([tmp_path / "nope"])
+
+
+def test_readme_embeds_the_current_schema() -> None:
+    import json
+
+    readme = (ROOT / "scenarios" / "README.md").read_text()
+    embedded = readme.split("```json\n", 1)[1].split("\n```", 1)[0]
+    assert json.loads(embedded) == scenario_schema(), "regenerate the schema block of scenarios/README.md"

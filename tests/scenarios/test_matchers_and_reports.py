@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import json
+from xml.etree import ElementTree
+
+from harness.report import render_html, render_junit, report_dict
+from harness.scenarios.engine import ScenarioResult, StepResult
+from harness.scenarios.matchers import differences, extract
+from harness.scenarios.variables import VariableError, interpolate
+from harness.wiring.alarms import breaching
+
+
+def test_partial_matching_and_operators() -> None:
+    actual = {"status": "DONE", "result": {"total": "10.00", "n": 3}, "items": [{"id": 1}, {"id": 2}],
+              "body": '{"message": "too wide: 31 days"}'}
+    assert differences({"status": "DONE", "result": {"total": "10.00"}}, actual) == []
+    assert differences({"result": {"n": 3.0}}, actual) == []
+    assert differences({"items": {"$contains": [{"id": 2}], "$len": 2}}, actual) == []
+    assert differences({"body": {"$json": {"message": {"$regex": "31 days"}}}}, actual) == []
+    assert differences({"missing": {"$absent": True}, "status": {"$any": True}}, actual) == []
+    assert differences({"result": {"n": {"$gte": 4}}}, actual) == ["$.result.n: expected >= 4, got 3"]
+    assert differences({"status": "FAILED"}, actual) == ["$.status: expected 'FAILED', got 'DONE'"]
+    assert differences({"items": [{"id": 1}]}, actual) == ["$.items: expected 1 item(s), got 2: [{'id': 1}, {'id': 2}]"]
+    assert differences({"nope": 1}, actual) == ["$.nope: missing (expected 1)"]
+    assert extract("items.1.id", actual) == 2 and extract("x.y", actual) is None
+
+
+def test_interpolation_keeps_types_and_names_unknown_variables() -> None:
+    variables = {"outputs": {"Bucket": "b"}, "n": 3}
+    assert interpolate({"k": "${n}", "s": "x-${outputs.Bucket}-${n}"}, variables) == {"k": 3, "s": "x-b-3"}
+    try:
+        interpolate("${outputs.Nope}", variables)
+    except VariableError as exc:
+        assert "${outputs.Nope}" in str(exc)
+    else:
+        raise AssertionError("expected a VariableError")
+
+
+def test_alarm_comparisons() -> None:
+    assert breaching(1, "GreaterThanOrEqualToThreshold", 1)
+    assert not breaching(0, "GreaterThanOrEqualToThreshold", 1)
+    assert breaching(0, "LessThanThreshold", 1)
+
+
+def results() -> list[ScenarioResult]:
+    ok = ScenarioResult("good", "a.yaml", "passed", started=1000.0, duration_s=1.5,
+                        steps=[StepResult("settle", "settle", "a.yaml:3:5", "passed", 1000.0, 0.2)],
+                        trace=[{"kind": "s3.put_object", "at": 1000.1},
+                               {"kind": "invocation", "function": "fn", "at": 1000.2, "duration_ms": 40,
+                                "cold": True, "init_ms": 200, "error": None, "request_id": "r"}],
+                        journal=[{"kind": "sqs.batch", "at": 1000.15, "source": "arn:aws:sqs:r:1:q",
+                                  "message_ids": ["m"], "failed": []}])
+    bad = ScenarioResult("bad", "b.yaml", "failed", "step x: mismatch", 1000.0, 0.5,
+                         steps=[StepResult("x", "expect_item", "b.yaml:4:5", "failed", 1000.0, 0.1,
+                                           error="item did not match", diff=["$.status: expected 'DONE', got 'FAILED'"])])
+    skipped = ScenarioResult("later", "c.yaml", "skipped", "not on moto", 1000.0)
+    return [ok, bad, skipped]
+
+
+def test_reports() -> None:
+    items = results()
+    report = report_dict(items, target="moto", versions={"moto": "5"}, started=1000.0, duration_s=2.0)
+    assert report["summary"] == {"passed": 1, "failed": 1, "skipped": 1, "total": 3}
+    assert json.loads(json.dumps(report, default=str))["scenarios"][1]["steps"][0]["diff"]
+    suite = ElementTree.fromstring(render_junit(items, target="moto"))
+    assert suite.get("tests") == "3" and suite.get("failures") == "1" and suite.get("skipped") == "1"
+    assert "expected 'DONE'" in (suite.find("testcase[@name='bad']/failure").text or "")  # type: ignore[union-attr]
+    page = render_html(items, report)
+    assert page.count("<svg class='timeline'") == 2  # not for the skipped one
+    assert "class='cold'" in page and "expected &#x27;DONE&#x27;" in page
+    assert "http" not in page.replace("http://www.w3.org/2000/svg", "")  # self-contained
