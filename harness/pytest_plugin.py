@@ -207,6 +207,9 @@ class ScenarioFailed(Exception):
             lines += [f"failing step: {step.title} ({step.location})", *(f"  {d}" for d in step.diff)]
             if step.actual is not None:
                 lines.append("actual: " + json.dumps(step.actual, default=str)[:1500])
+        if result.logs:
+            lines.append("logs (tail):")
+            lines += [f"  {line[:240]}" for line in result.logs[-10:]]
         lines.append("trace (last 12):")
         lines += [f"  {json.dumps(e, default=str)[:200]}" for e in result.trace[-12:]]
         return "\n".join(lines)

@@ -50,6 +50,8 @@ def _scenario(index: int, result: ScenarioResult) -> str:
         if failed.expected is not None or failed.actual is not None:
             parts.append("<pre>expected: " + html.escape(json.dumps(failed.expected, indent=1, default=str)) +
                          "\nactual: " + html.escape(json.dumps(failed.actual, indent=1, default=str)[:4000]) + "</pre>")
+    if result.logs:
+        parts.append("<h3>Logs of the functions that ran</h3><pre>" + html.escape("\n".join(result.logs)) + "</pre>")
     if result.conservation:
         parts.append(f"<p>conservation: {html.escape(json.dumps(result.conservation))}</p>")
     parts.append("</section>")

@@ -29,4 +29,5 @@ def _scenario(result: ScenarioResult) -> dict[str, Any]:
         "tags": list(result.tags), "duration_s": round(result.duration_s, 3),
         "steps": [{**dataclasses.asdict(s), "duration_s": round(s.duration_s, 4)} for s in result.steps],
         "conservation": result.conservation, "trace": result.trace, "journal": result.journal,
+        "logs": result.logs,
     }

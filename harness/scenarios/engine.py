@@ -79,6 +79,7 @@ class ScenarioRunner:
         result = ScenarioResult(scenario.name, scenario.file, "passed", "", started, tags=scenario.tags)
         account = self.cloud.open_account()
         listener = None
+        ctx: StepContext | None = None
         try:
             ctx, variables = self._prepare(account, scenario, result)
             listener = self._listen(account.account_id, ctx)
@@ -94,11 +95,14 @@ class ScenarioRunner:
                 self.cloud.target.runtime.listeners.remove(listener)
             result.journal = [{"kind": e.kind, "at": e.at, **e.data}
                               for e in self.cloud.journal.entries(account_id=account.account_id)]
+            if result.status == "failed" and ctx is not None:
+                result.logs = _recent_logs(account, result.trace)
             result.duration_s = time.time() - started
             account.close()
         return result
 
     def _prepare(self, account: Any, scenario: Scenario, result: ScenarioResult) -> tuple[StepContext, dict[str, Any]]:
+        """Deploy the app into the account, serve its APIs, and build the step context."""
         resources: dict[str, Any] = {}
         gateways: dict[str, Any] = {}
         outputs: dict[str, Any] = {}
@@ -213,3 +217,20 @@ class ScenarioRunner:
         result.conservation = {"entered": entered, "processed": processed, "dead_lettered": dead, "lost": lost}
         if lost:
             result.status, result.reason = "failed", f"{len(lost)} message(s) lost: {', '.join(lost[:5])}"
+
+
+def _recent_logs(account: Any, trace: list[dict[str, Any]], per_function: int = 15) -> list[str]:
+    """The last log lines of every function the scenario ran (for failure reports)."""
+    logs = account.client("logs")
+    lines: list[str] = []
+    for function in sorted({e["function"] for e in trace if e["kind"] == "invocation"}):
+        group = f"/aws/lambda/{function}"
+        try:
+            streams = logs.describe_log_streams(logGroupName=group).get("logStreams", [])
+            events = [e for s in streams for e in logs.get_log_events(
+                logGroupName=group, logStreamName=s["logStreamName"])["events"]]
+        except Exception:  # a missing group is no reason to lose the report
+            continue
+        events.sort(key=lambda e: e["timestamp"])
+        lines.extend(f"{function}: {e['message']}" for e in events[-per_function:])
+    return lines

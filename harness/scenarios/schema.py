@@ -22,6 +22,7 @@ STEPS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "put_events": (("source", "detail_type", "detail"), {"bus": STRING, "source": STRING,
                                                          "detail_type": STRING, "detail": ANY}),
     "put_item": (("table", "item"), {"table": STRING, "item": OBJECT}),
+    "update_item": (("table", "key", "set"), {"table": STRING, "key": OBJECT, "set": OBJECT}),
     "invoke": (("function",), {"function": STRING, "payload": ANY, "async": {"type": "boolean"},
                                "expect": OBJECT, "capture": CAPTURE}),
     "api": (("method", "path"), {"api": STRING, "user": STRING, "groups": {"type": "array", "items": STRING},

@@ -131,6 +131,16 @@ def put_item(ctx: StepContext, args: Mapping[str, Any]) -> Any:
     ctx.record("dynamodb.put_item", table=args["table"])
 
 
+def update_item(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    """Set attributes of an existing item (``set: {attr: value}``)."""
+    names = {f"#a{i}": k for i, k in enumerate(args["set"])}
+    values = {f":v{i}": _ser.serialize(v) for i, v in enumerate(args["set"].values())}
+    expression = "SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(names)))
+    ctx.client("dynamodb").update_item(TableName=args["table"], Key=_typed(args["key"]), UpdateExpression=expression,
+                                       ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+    ctx.record("dynamodb.update_item", table=args["table"], attributes=sorted(args["set"]))
+
+
 def invoke(ctx: StepContext, args: Mapping[str, Any]) -> Any:
     name = ctx.physical(args["function"], "AWS::Lambda::Function")
     if args.get("async"):
@@ -365,7 +375,7 @@ def _correlation(line: str) -> str | None:
 
 STEP_RUNNERS: dict[str, Callable[[StepContext, Mapping[str, Any]], Any]] = {
     "put_object": put_object, "upload": upload, "delete_object": delete_object, "send_message": send_message,
-    "put_events": put_events, "put_item": put_item, "invoke": invoke, "api": api,
+    "put_events": put_events, "put_item": put_item, "update_item": update_item, "invoke": invoke, "api": api,
     "set_parameter": set_parameter, "set_secret": set_secret, "settle": settle, "pause": pause, "wait_until": wait_until_step,
     "expect_item": expect_item, "expect_query": expect_query, "expect_queue": expect_queue,
     "expect_events": expect_events, "expect_invocations": expect_invocations, "expect_logs": expect_logs,
