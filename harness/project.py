@@ -8,7 +8,7 @@
     watch = ["infra", "app"]     # folders whose changes invalidate the synth cache
 
     [tool.harness.local_overrides."AWS::SQS::Queue"]
-    VisibilityTimeout = 2        # set on every queue when deploying to a local target
+    VisibilityTimeout = 5        # set on every queue when deploying to a local target
 """
 
 from __future__ import annotations

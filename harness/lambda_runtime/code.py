@@ -54,7 +54,7 @@ class CodeStore:
                 ) from exc
             # Compile once here (as a package install would); runtimes run with
             # PYTHONDONTWRITEBYTECODE, so without this every cold start recompiles every module.
-            compileall.compile_dir(staging, quiet=2, workers=0)
+            compileall.compile_dir(staging, quiet=2, workers=1)  # in-process: no pool from a threaded host
             os.replace(staging, target)
             return target
 
