@@ -122,7 +122,7 @@ def run(paths: tuple[Path, ...], target: str, report_dir: Path | None, keyword: 
     try:
         scenarios = [load_scenario(f) for f in scenario_files(paths or (Path("scenarios"),))]
     except ScenarioError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        click.echo(f"error: {exc}", err=True)  # unwrapped, on stderr: file:line:column stays one token
         sys.exit(2)
     chosen = select(scenarios, keyword=keyword, tags=tags)
     if not chosen:

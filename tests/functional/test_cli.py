@@ -1,0 +1,56 @@
+"""The command line: exit codes, messages, and harness up/down leaving nothing behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import psutil
+from click.testing import CliRunner
+
+from harness.cli import main
+from harness.envfile import read_env_file
+
+
+def test_run_and_validate_exit_2_on_a_malformed_file_with_its_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nsteps:\n  - expect_queue: {queue: q, cout: 1}\n")
+    for command in (["validate", str(bad)], ["run", str(bad)]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 2, result.output
+        assert f"{bad}:3:30: unknown expect_queue key 'cout'; did you mean 'count'?" in result.output
+
+
+def test_run_needs_a_selection() -> None:
+    result = CliRunner().invoke(main, ["run", "scenarios/", "-k", "no scenario has this name"])
+    assert result.exit_code == 2 and "no scenario selected" in result.output
+
+
+def test_up_and_down_serve_any_client_and_stop_everything(tmp_path: Path) -> None:
+    env_file = tmp_path / "env"
+    harness = [sys.executable, "-m", "harness.cli"]
+    up = subprocess.run([*harness, "up", "--no-deploy", "--env-file", str(env_file)], capture_output=True,
+                        text=True, timeout=120)
+    assert up.returncode == 0, up.stderr
+    values = read_env_file(env_file)
+    pid = int(values["HARNESS_PID"])
+    try:
+        session = boto3.session.Session(aws_access_key_id=values["AWS_ACCESS_KEY_ID"],
+                                        aws_secret_access_key=values["AWS_SECRET_ACCESS_KEY"],
+                                        aws_session_token=values["AWS_SESSION_TOKEN"],
+                                        region_name=values["AWS_DEFAULT_REGION"])
+        sts = session.client("sts", endpoint_url=values["AWS_ENDPOINT_URL"])
+        assert sts.get_caller_identity()["Account"] == values["HARNESS_ACCOUNT_ID"]
+        assert values["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+        assert subprocess.run([*harness, "up", "--no-deploy", "--env-file", str(env_file)],
+                              capture_output=True, text=True).returncode != 0  # already up
+    finally:
+        down = subprocess.run([*harness, "down", "--env-file", str(env_file)], capture_output=True, text=True,
+                              timeout=60)
+    assert down.returncode == 0, down.stderr
+    assert not env_file.exists()
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert os.environ.get("HARNESS_PID") is None
