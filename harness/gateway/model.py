@@ -59,6 +59,9 @@ def apis_of(record: StackRecord) -> list[HttpApiDefinition]:
         if api.properties.get("ProtocolType", "HTTP") != "HTTP":
             continue
         api_id = api.ref
+        if api.properties.get("Body"):
+            apis.append(_openapi(api))
+            continue
         children = {t: [s for s in by_type.get(f"AWS::ApiGatewayV2::{t}", []) if s.properties.get("ApiId") == api_id]
                     for t in ("Route", "Integration", "Authorizer", "Stage")}
         integrations = {s.ref: s.properties for s in children["Integration"]}
@@ -93,7 +96,7 @@ def _route(props: dict[str, Any], integrations: dict[str, Any], authorizers: dic
     else:
         method, _, path = key.partition(" ")
     authorizer = authorizers.get(str(props.get("AuthorizerId"))) if props.get("AuthorizationType") == "JWT" else None
-    return Route(method.upper(), path, key, str(integration.get("IntegrationUri", "")),
+    return Route(method.upper(), path, key, function_arn(str(integration.get("IntegrationUri", ""))),
                  str(integration.get("PayloadFormatVersion", "2.0")), authorizer,
                  tuple(props.get("AuthorizationScopes") or ()))
 
@@ -106,3 +109,51 @@ def _cors(config: dict[str, Any] | None) -> Cors | None:
                 tuple(h.lower() for h in config.get("ExposeHeaders") or ()),
                 bool(config.get("AllowCredentials", False)),
                 int(config["MaxAge"]) if config.get("MaxAge") is not None else None)
+
+
+def function_arn(uri: str) -> str:
+    """A Lambda ARN from an integration URI, plain or ``arn:aws:apigateway:...:functions/ARN/invocations``."""
+    if ":apigateway:" in uri and "/functions/" in uri:
+        return uri.split("/functions/", 1)[1].removesuffix("/invocations")
+    return uri
+
+
+def _openapi(api: Any) -> HttpApiDefinition:
+    """An HTTP API defined by an OpenAPI body (SAM's HttpApi, or Body on the resource)."""
+    body = api.properties["Body"]
+    schemes = ((body.get("components") or {}).get("securitySchemes") or {})
+    authorizers = {}
+    for name, scheme in schemes.items():
+        spec = scheme.get("x-amazon-apigateway-authorizer") or {}
+        config = spec.get("jwtConfiguration") or {}
+        if spec.get("type") == "jwt":
+            authorizers[name] = JwtAuthorizer(name, str(config.get("issuer", "")),
+                                              tuple(str(a) for a in config.get("audience") or []),
+                                              str(spec.get("identitySource", "$request.header.Authorization")))
+    routes = []
+    for path, operations in (body.get("paths") or {}).items():
+        for method, operation in operations.items():
+            integration = operation.get("x-amazon-apigateway-integration") if isinstance(operation, dict) else None
+            if not integration:
+                continue
+            verb = "ANY" if method == "x-amazon-apigateway-any-method" else method.upper()
+            default = path == "$default"
+            security = operation.get("security") or body.get("security") or []
+            authorizer, scopes = None, ()
+            for requirement in security:
+                for name, wanted in requirement.items():
+                    if name in authorizers:
+                        authorizer, scopes = authorizers[name], tuple(wanted or ())
+            routes.append(Route(verb, None if default else path, "$default" if default else f"{verb} {path}",
+                                function_arn(str(integration.get("uri", ""))),
+                                str(integration.get("payloadFormatVersion", "2.0")), authorizer, scopes))
+    cors = body.get("x-amazon-apigateway-cors")
+    return HttpApiDefinition(api.logical_id, api.ref, str((body.get("info") or {}).get("title", api.logical_id)),
+                             "$default", tuple(routes), _cors(_cfn_cors(cors)) if cors else None,
+                             str(api.attributes.get("ApiEndpoint", "")))
+
+
+def _cfn_cors(cors: dict[str, Any]) -> dict[str, Any]:
+    keys = {"allowOrigins": "AllowOrigins", "allowMethods": "AllowMethods", "allowHeaders": "AllowHeaders",
+            "exposeHeaders": "ExposeHeaders", "allowCredentials": "AllowCredentials", "maxAge": "MaxAge"}
+    return {keys.get(k, k): v for k, v in cors.items()}

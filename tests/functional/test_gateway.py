@@ -172,3 +172,18 @@ def test_scopes_default_route_and_lambda_errors(account: CloudAccount) -> None:
     assert call("GET", f"{gateway.url}/bad")[0] == 502
     assert [e["status"] for e in gateway.access_log[-4:]] == [403, 200, 500, 502]
     destroy_app(account, record)
+
+
+def test_sam_http_api_openapi_form(account: CloudAccount, harness_settings: HarnessSettings) -> None:
+    from harness.provisioning.synth import AppSource
+
+    source = AppSource("sam", ROOT / "tests" / "unit" / "sam_http" / "template.yaml", stack="sam-http")
+    record = deploy_app(account, source, state_dir=harness_settings.state_dir, cache_dir=harness_settings.cache_dir)
+    serve_apis(account, record)
+    base = record.outputs["Url"]
+    assert base.startswith("http://127.0.0.1:")  # the execute-api URL output now points at the gateway
+    status, _, body = call("GET", f"{base}/items/42")
+    assert (status, body) == (200, {"route": "GET /items/{id}", "params": {"id": "42"}})
+    status, _, body = call("POST", f"{base}/anything")
+    assert (status, body["route"]) == (200, "$default")
+    destroy_app(account, record)

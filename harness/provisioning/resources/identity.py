@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from harness.provisioning.resources.base import (
@@ -88,14 +89,20 @@ class UserPoolGroupHandler(ResourceHandler):
 class HttpApiHandler(ResourceHandler):
     type_name = "AWS::ApiGatewayV2::Api"
     properties = frozenset({"Name", "ProtocolType", "CorsConfiguration", "Description", "Tags",
-                            "DisableExecuteApiEndpoint", "RouteSelectionExpression", "ApiKeySelectionExpression"})
+                            "DisableExecuteApiEndpoint", "RouteSelectionExpression", "ApiKeySelectionExpression",
+                            "Body", "FailOnWarnings"})
     name_property = "Name"
 
     def create(self, ctx: HandlerContext, logical_id: str, props: dict[str, Any]) -> Created:
         kwargs = {k: props[k] for k in ("CorsConfiguration", "Description", "Tags", "DisableExecuteApiEndpoint",
                                         "RouteSelectionExpression", "ApiKeySelectionExpression") if k in props}
-        api = ctx.clients.client("apigatewayv2").create_api(
-            Name=self.name(ctx, logical_id, props), ProtocolType=props.get("ProtocolType", "HTTP"), **kwargs)
+        client = ctx.clients.client("apigatewayv2")
+        body = props.get("Body")
+        name = props.get("Name") or ((body or {}).get("info") or {}).get("title") or self.name(ctx, logical_id, props)
+        api = client.create_api(Name=str(name), ProtocolType=props.get("ProtocolType", "HTTP"), **kwargs)
+        if body is not None:  # an OpenAPI definition (the SAM HttpApi form): routes come from it
+            client.reimport_api(ApiId=api["ApiId"], Body=json.dumps(body),
+                                FailOnWarnings=bool(props.get("FailOnWarnings", False)))
         endpoint = f"https://{api['ApiId']}.execute-api.{ctx.region}.amazonaws.com"
         return Created(api["ApiId"], api["ApiId"], {"ApiId": api["ApiId"], "ApiEndpoint": endpoint})
 

@@ -1,0 +1,2 @@
+def handler(e, c):
+    return {"route": e["routeKey"], "params": e.get("pathParameters")}
