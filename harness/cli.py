@@ -12,8 +12,9 @@ from pathlib import Path
 import click
 
 from harness.envfile import read_env_file
-from harness.errors import HarnessError
+from harness.errors import HarnessError, WaitTimeoutError
 from harness.targets.registry import available_targets
+from harness.waiting import wait_until
 
 DEFAULT_ENV_FILE = ".harness/env"
 
@@ -74,12 +75,10 @@ def down(env_file: Path, timeout: float) -> None:
         env_file.unlink(missing_ok=True)
         click.echo(f"harness down: process {pid} was not running; removed {env_file}")
         return
-    deadline = time.monotonic() + timeout  # a first deploy synthesizes the CDK app (~15 s)
-    while _alive(pid):
-        if time.monotonic() > deadline:
-            os.killpg(pid, signal.SIGKILL)
-            break
-        time.sleep(0.05)
+    try:
+        wait_until(lambda: not _alive(pid), timeout=timeout, interval=0.05, description=f"process {pid} to exit")
+    except WaitTimeoutError:
+        os.killpg(pid, signal.SIGKILL)
     env_file.unlink(missing_ok=True)
     click.echo(f"harness down: stopped process {pid}")
 

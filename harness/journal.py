@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +46,3 @@ class Journal:
                 e for e in self._entries
                 if (kind is None or e.kind == kind) and (account_id is None or e.account_id == account_id)
             ]
-
-    def __iter__(self) -> Iterator[JournalEntry]:
-        return iter(self.entries())

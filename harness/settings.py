@@ -64,9 +64,6 @@ class HarnessSettings:
                 values[f.name] = _convert(f, raw)
         return cls(**values)
 
-    def replace(self, **changes: Any) -> HarnessSettings:
-        return dataclasses.replace(self, **changes)
-
 
 def _first(
     name: str, explicit: Mapping[str, Any], environ: Mapping[str, str], ini: Mapping[str, Any]

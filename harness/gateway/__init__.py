@@ -6,7 +6,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from botocore.config import Config
@@ -39,6 +38,3 @@ def serve_apis(account: Any, record: StackRecord) -> dict[str, HttpApiGateway]:
                 record.outputs[name] = gateway.url
     return gateways
 
-
-def describe(gateways: dict[str, HttpApiGateway]) -> str:
-    return json.dumps({name: g.url for name, g in gateways.items()})

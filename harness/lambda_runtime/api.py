@@ -18,7 +18,6 @@ import os
 import queue
 import socket
 import threading
-import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -215,6 +214,3 @@ class RuntimeApiServer:
         self._server.shutdown()
         self._server.server_close()
 
-
-def deadline_after(timeout_s: float, clock: Any = time.time) -> float:
-    return float(clock()) + timeout_s

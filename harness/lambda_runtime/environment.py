@@ -250,9 +250,6 @@ class ExecutionEnvironment:
         self._peak_rss = max(self._peak_rss, rss)
         return rss > self.spec.memory_mb * _MB
 
-    def sample_memory(self) -> None:
-        self._over_memory()
-
     def _exit_code(self) -> int | None:
         proc = self._proc
         if proc is None:

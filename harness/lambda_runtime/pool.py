@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 from harness.errors import ThrottledError
 from harness.lambda_runtime.code import CodeStore, InterpreterResolver, python_version_of
@@ -243,6 +242,3 @@ def _trace_id() -> str:
     now = int(time.time())
     return f"Root=1-{now:08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
 
-
-def default_code_store(state_dir: Path) -> CodeStore:
-    return CodeStore(state_dir / "lambda")

@@ -110,9 +110,6 @@ class InvocationResult:
         """The last 4 KB of the logs, base64-encoded, as Lambda returns for LogType=Tail."""
         return base64.b64encode(self.logs.encode()[-LOG_TAIL_BYTES:]).decode()
 
-    def payload_json(self) -> object:
-        return json.loads(self.payload) if self.payload else None
-
 
 def build_environment(
     spec: FunctionSpec,

@@ -23,7 +23,7 @@ from harness.gateway import serve_apis
 from harness.identity import CognitoUsers
 from harness.provisioning import AppSource, deploy_app
 from harness.scenarios.model import Scenario, Step
-from harness.scenarios.steps import STEP_RUNNERS, ExpectationFailed, StepContext, _peek
+from harness.scenarios.steps import STEP_RUNNERS, ExpectationFailed, StepContext, peek
 from harness.scenarios.variables import interpolate
 from harness.settings import HarnessSettings
 
@@ -208,8 +208,7 @@ class ScenarioRunner:
             in_dlq: set[str] = set()
             if redrive:
                 dlq_name = json.loads(redrive)["deadLetterTargetArn"].rsplit(":", 1)[-1]
-                in_dlq = {m["MessageId"] for m in _peek(StepContext(account, {}, {}, None, Path(".")),
-                                                        sqs.get_queue_url(QueueName=dlq_name)["QueueUrl"])}
+                in_dlq = {m["MessageId"] for m in peek(sqs, sqs.get_queue_url(QueueName=dlq_name)["QueueUrl"])}
             entered += len(seen)
             processed += len(seen & done)
             dead += len(seen & in_dlq - done)

@@ -257,10 +257,11 @@ def expect_query(ctx: StepContext, args: Mapping[str, Any]) -> Any:
     return {"items": items, "count": len(items)}
 
 
-def _peek(ctx: StepContext, url: str) -> list[dict[str, Any]]:
+def peek(sqs: Any, url: str) -> list[dict[str, Any]]:
+    """The queue's visible messages, received with visibility 0 so they stay where they are."""
     messages: dict[str, dict[str, Any]] = {}
     for _ in range(20):
-        batch = ctx.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
                                                   AttributeNames=["All"]).get("Messages", [])
         new = [m for m in batch if m["MessageId"] not in messages]
         if not new:
@@ -271,7 +272,7 @@ def _peek(ctx: StepContext, url: str) -> list[dict[str, Any]]:
 
 def expect_queue(ctx: StepContext, args: Mapping[str, Any]) -> Any:
     url = _queue_url(ctx, args["queue"])
-    messages = [{"id": m["MessageId"], "body": _json_or_text(m["Body"])} for m in _peek(ctx, url)]
+    messages = [{"id": m["MessageId"], "body": _json_or_text(m["Body"])} for m in peek(ctx.client("sqs"), url)]
     if "count" in args and len(messages) != args["count"]:
         raise ExpectationFailed(f"expected {args['count']} message(s) in {url.rsplit('/', 1)[-1]}, "
                                 f"got {len(messages)}", actual=messages)
@@ -285,7 +286,7 @@ def expect_events(ctx: StepContext, args: Mapping[str, Any]) -> Any:
     if url is None:
         raise HarnessError(f"no probe on bus {args['bus']}: the engine creates one for each bus an "
                            "expect_events step names")
-    events = [_json_or_text(m["Body"]) for m in _peek(ctx, url)]
+    events = [_json_or_text(m["Body"]) for m in peek(ctx.client("sqs"), url)]
     if args.get("detail_type"):
         events = [e for e in events if isinstance(e, dict) and e.get("detail-type") == args["detail_type"]]
     if "match" in args:

@@ -12,7 +12,6 @@ import logging
 import os
 import random
 import threading
-import time
 import urllib.request
 from collections.abc import Mapping
 from importlib.metadata import version
@@ -20,12 +19,13 @@ from typing import Any
 
 import boto3
 
-from harness.errors import TargetError, TargetNotReadyError
+from harness.errors import TargetError, TargetNotReadyError, WaitTimeoutError
 from harness.lambda_runtime.code import CodeStore, InterpreterResolver
 from harness.lambda_runtime.pool import ProcessRuntime
 from harness.lambda_runtime.spec import Credentials, FunctionSpec
 from harness.settings import HarnessSettings
 from harness.targets.base import AccountScope, TargetHooks
+from harness.waiting import wait_until
 
 LOG = logging.getLogger(__name__)
 _HOST_VARIABLES = ("PATH", "LANG", "LC_ALL", "HOME", "SSL_CERT_FILE", "PYENV_ROOT")
@@ -110,16 +110,12 @@ class MotoTarget:
         self._log_handler = handler
 
     def _wait_ready(self, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        last: Exception | None = None
-        while time.monotonic() < deadline:
-            if self.healthy():
-                return
-            time.sleep(0.01)
-        raise TargetNotReadyError(
-            f"moto server not healthy at {self._endpoint} after {timeout:g} s ({last}); "
-            f"see {self.log_path}"
-        )
+        try:
+            wait_until(self.healthy, timeout=timeout, interval=0.01, description="moto health")
+        except WaitTimeoutError as exc:
+            raise TargetNotReadyError(
+                f"moto server not healthy at {self._endpoint} after {timeout:g} s; see {self.log_path}"
+            ) from exc
 
     def healthy(self) -> bool:
         if not self._endpoint:

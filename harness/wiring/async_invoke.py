@@ -18,16 +18,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from harness.journal import Journal
+from harness.wiring.base import INVOKE_CONFIG
 from harness.wiring.destinations import ScopeFor, deliver, invocation_record
 
 LOG = logging.getLogger(__name__)
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_AGE_S = 21600
-INVOKE_CONFIG = Config(read_timeout=960, retries={"max_attempts": 1, "mode": "standard"})
 
 
 @dataclass(frozen=True)

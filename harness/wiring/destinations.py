@@ -20,6 +20,13 @@ def _timestamp(epoch_s: float) -> str:
     return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+def _response_context(function_error: str | None) -> dict[str, Any]:
+    context: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
+    if function_error:
+        context["functionError"] = function_error
+    return context
+
+
 def invocation_record(
     *,
     request_id: str,
@@ -32,9 +39,6 @@ def invocation_record(
     now: float,
 ) -> dict[str, Any]:
     """The record an async invocation sends to its OnSuccess/OnFailure destination."""
-    response_context: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
-    if function_error:
-        response_context["functionError"] = function_error
     return {
         "version": "1.0",
         "timestamp": _timestamp(now),
@@ -45,7 +49,7 @@ def invocation_record(
             "approximateInvokeCount": approximate_invoke_count,
         },
         "requestPayload": request_payload,
-        "responseContext": response_context,
+        "responseContext": _response_context(function_error),
         "responsePayload": response_payload,
     }
 
@@ -64,9 +68,6 @@ def stream_batch_record(
 ) -> dict[str, Any]:
     """The record a stream mapping sends to its OnFailure destination for a discarded batch."""
     first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
-    response_context: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
-    if function_error:
-        response_context["functionError"] = function_error
     return {
         "requestContext": {
             "requestId": request_id,
@@ -74,7 +75,7 @@ def stream_batch_record(
             "condition": condition,
             "approximateInvokeCount": approximate_invoke_count,
         },
-        "responseContext": response_context,
+        "responseContext": _response_context(function_error),
         "version": "1.0",
         "timestamp": _timestamp(now),
         "DDBStreamBatchInfo": {

@@ -8,19 +8,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from botocore.config import Config
-
 from harness.errors import HarnessError
 from harness.journal import Journal
 from harness.settings import HarnessSettings
 from harness.targets.base import AccountScope
 from harness.waiting import wait_until
-from harness.wiring.base import EventPoller, MappingConfig, PollerContext, ScopeFor
+from harness.wiring.base import INVOKE_CONFIG, EventPoller, MappingConfig, PollerContext, ScopeFor
 from harness.wiring.registry import create_poller
 
 LOG = logging.getLogger(__name__)
-INVOKE_CONFIG = Config(read_timeout=960, retries={"max_attempts": 1, "mode": "standard"},
-                       max_pool_connections=64)
 PendingProbe = Callable[[], list[str]]
 
 
