@@ -76,6 +76,8 @@ class CloudAccount:
         """Wait until every event source is drained and nothing runs (see EventWiring.settle)."""
         if self.wiring is not None:
             self.wiring.settle(timeout)
+        else:
+            self.cloud.target.settle(self.scope, timeout if timeout is not None else self.cloud.settings.settle_timeout_s)
 
     def close(self) -> None:
         for closer in reversed(self._closers):
@@ -165,8 +167,8 @@ class LocalCloud:
         queued = self._async.pending(account_id)
         if queued:
             pending.append(f"{queued} asynchronous invocation(s) queued or running")
-        runtime = self.target.runtime
-        running = runtime.in_flight_for(account_id) if runtime is not None else 0
+        source = self.target.invocations
+        running = source.in_flight_for(account_id) if source is not None else 0
         if running:
             pending.append(f"{running} Lambda invocation(s) running")
         return pending

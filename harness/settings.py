@@ -15,6 +15,7 @@ from typing import Any, cast
 from harness.errors import ConfigurationError
 
 ISOLATION_MODES = ("session", "worker", "test")
+LOCALSTACK_MODES = ("auto", "host", "container")
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,19 @@ class HarnessSettings:
     # Async invocations: AWS waits 1 and 2 minutes between retries; locally seconds, scalable.
     async_retry_delays_s: tuple[float, ...] = (1.0, 2.0)
     settle_timeout_s: float = 30.0
+    # LocalStack target: "auto" runs the image where a Docker engine answers, else host mode.
+    localstack_mode: str = "auto"
 
     def __post_init__(self) -> None:
         if self.isolation not in ISOLATION_MODES:
             raise ConfigurationError(
                 f"isolation={self.isolation!r} is not one of {', '.join(ISOLATION_MODES)}; "
                 "set HARNESS_ISOLATION or --harness-isolation to one of them"
+            )
+        if self.localstack_mode not in LOCALSTACK_MODES:
+            raise ConfigurationError(
+                f"localstack_mode={self.localstack_mode!r} is not one of {', '.join(LOCALSTACK_MODES)}; "
+                "fix HARNESS_LOCALSTACK_MODE"
             )
 
     @classmethod

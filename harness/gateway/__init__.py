@@ -27,7 +27,7 @@ def serve_apis(account: Any, record: StackRecord) -> dict[str, HttpApiGateway]:
         response = lam.invoke(FunctionName=function_arn, Payload=payload)
         return response["Payload"].read(), response.get("FunctionError")
 
-    keys = JwksCache(jwks_fetcher(account.scope.endpoint_url))
+    keys = JwksCache(jwks_fetcher(account.scope.endpoint_for("cognito-idp")))
     gateways: dict[str, HttpApiGateway] = {}
     for api in apis_of(record):
         gateway = HttpApiGateway(api, account_id=account.account_id, invoke=invoke, keys=keys).start()

@@ -32,7 +32,7 @@ def deploy_app(account: Any, source: AppSource, *, state_dir: Path, cache_dir: P
                                     {**os.environ, "AWS_DEFAULT_REGION": scope.region})
     publish_assets(account, synth.assets, account_id=scope.account_id, region=scope.region,
                    cache_dir=(cache_dir or state_dir) / "assets")
-    deployer = StackDeployer(account, account_id=scope.account_id, region=scope.region)
+    deployer = _deployer(account)
     template = apply_overrides(synth.template, source.local_overrides)  # local targets only
     return deployer.deploy(template, stack_name=source.stack_name, parameters=source.parameters,
                            previous=previous)
@@ -40,5 +40,12 @@ def deploy_app(account: Any, source: AppSource, *, state_dir: Path, cache_dir: P
 
 def destroy_app(account: Any, record: StackRecord) -> list[str]:
     """Delete everything ``record`` created; returns the resources that could not be deleted."""
-    deployer = StackDeployer(account, account_id=record.account_id, region=record.region)
-    return deployer.destroy(record)
+    return _deployer(account).destroy(record)  # type: ignore[no-any-return]
+
+
+def _deployer(account: Any) -> Any:
+    """The target's deployer for ``account`` (LocalStack splits stacks), else the harness's own."""
+    target = getattr(getattr(account, "cloud", None), "target", None)
+    if target is not None and hasattr(target, "deployer"):
+        return target.deployer(account)
+    return StackDeployer(account, account_id=account.scope.account_id, region=account.scope.region)

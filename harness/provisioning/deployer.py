@@ -81,19 +81,25 @@ class StackDeployer:
         self.exports = dict(exports or {})
 
     def deploy(self, template: Template, *, stack_name: str, parameters: Mapping[str, Any] | None = None,
-               previous: StackRecord | None = None) -> StackRecord:
+               previous: StackRecord | None = None,
+               external: Mapping[str, ResourceState] | None = None) -> StackRecord:
         """Create or update the stack; returns the new record.
+
+        ``external`` holds resources created elsewhere (another engine) that this template refers to.
 
         Raises:
             ProvisioningError: the template is invalid (nothing was created).
             DeploymentFailedError: a resource failed (the record lists what exists).
         """
         started = time.perf_counter()
-        deployment = plan(template)
+        deployment = plan(template, frozenset(external or ()))
         ctx = ResolveContext(self.account_id, self.region, stack_name,
                              parameters=self._parameters(template, parameters or {}),
                              conditions=template.conditions, mappings=template.mappings, exports=self.exports)
         handler_ctx = HandlerContext(self.clients, self.account_id, self.region, stack_name)
+        for logical_id, state in (external or {}).items():
+            ctx.refs[logical_id] = state.ref
+            ctx.attributes[logical_id] = state.attributes
         record = StackRecord(stack_name, self.account_id, self.region)
         old = previous.resources if previous else {}
         with ThreadPoolExecutor(self.workers, thread_name_prefix="provision") as pool:

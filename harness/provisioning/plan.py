@@ -56,8 +56,10 @@ def validate(template: Template) -> None:
         raise ProvisioningError(f"{template.source} cannot be deployed:\n  - " + "\n  - ".join(problems))
 
 
-def plan(template: Template) -> DeploymentPlan:
+def plan(template: Template, known: frozenset[str] = frozenset()) -> DeploymentPlan:
     """Validate and order the template's resources (dependencies first, template order otherwise).
+
+    ``known`` names resources that exist already (created by another engine) and may be referred to.
 
     Raises:
         ProvisioningError: validation failed, a reference names no resource, or a cycle exists.
@@ -70,7 +72,7 @@ def plan(template: Template) -> DeploymentPlan:
         refs = references(resource.get("Properties") or {}) - params
         depends_on = resource.get("DependsOn") or []
         refs |= {depends_on} if isinstance(depends_on, str) else set(depends_on)
-        unknown = sorted(r for r in refs if r not in resources and r not in template.resources)
+        unknown = sorted(r for r in refs if r not in resources and r not in template.resources and r not in known)
         if unknown:
             raise ProvisioningError(f"{template.source}: resource {logical_id} refers to {', '.join(unknown)}, "
                                     "which is neither a resource nor a parameter")

@@ -91,8 +91,8 @@ class ScenarioRunner:
         except HarnessError as exc:
             result.status, result.reason = "failed", f"setup failed: {exc}"
         finally:
-            if listener is not None and self.cloud.target.runtime is not None:
-                self.cloud.target.runtime.listeners.remove(listener)
+            if listener is not None and self.cloud.target.invocations is not None:
+                self.cloud.target.invocations.listeners.remove(listener)
             result.journal = [{"kind": e.kind, "at": e.at, **e.data}
                               for e in self.cloud.journal.entries(account_id=account.account_id)]
             if result.status == "failed" and ctx is not None:
@@ -139,7 +139,7 @@ class ScenarioRunner:
         return str(url)
 
     def _listen(self, account_id: str, ctx: StepContext) -> Any:
-        runtime = self.cloud.target.runtime
+        runtime = self.cloud.target.invocations
         if runtime is None:
             return None
         marker = f":{account_id}:function:"

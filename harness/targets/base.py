@@ -10,7 +10,7 @@ import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:
-    from harness.lambda_runtime.pool import ProcessRuntime
+    from harness.lambda_runtime.pool import ProcessRuntime, ResultListener
     from harness.wiring.async_invoke import AsyncInvocation
 
 AsyncDispatcher = Callable[["AsyncInvocation"], None]
@@ -37,6 +37,11 @@ class AccountScope:
     endpoint_url: str | None
     session: boto3.session.Session
     headers: Mapping[str, str] = field(default_factory=dict)
+    # Services some other server answers for this target (LocalStack's side services, say).
+    service_endpoints: Mapping[str, str] = field(default_factory=dict)
+
+    def endpoint_for(self, service: str) -> str | None:
+        return self.service_endpoints.get(service, self.endpoint_url)
 
     def client(self, service: str, *, config: Config | None = None, **kwargs: Any) -> Any:
         """A boto3 client for ``service`` in this account (explicit session, never the default)."""
@@ -44,7 +49,7 @@ class AccountScope:
         client = self.session.client(
             service,  # type: ignore[call-overload]
             region_name=self.region,
-            endpoint_url=self.endpoint_url,
+            endpoint_url=self.endpoint_for(service),
             config=base.merge(config) if config else base,
             **kwargs,
         )
@@ -73,7 +78,17 @@ class AccountScope:
             env["AWS_SESSION_TOKEN"] = frozen.token
         if self.endpoint_url:
             env["AWS_ENDPOINT_URL"] = self.endpoint_url
+        for service, url in self.service_endpoints.items():
+            env[f"AWS_ENDPOINT_URL_{service.upper().replace('-', '_')}"] = url
         return env
+
+
+class InvocationSource(Protocol):
+    """Where the harness learns of Lambda invocations a target ran (for traces and settling)."""
+
+    listeners: list[ResultListener]
+
+    def in_flight_for(self, account_id: str) -> int: ...
 
 
 @runtime_checkable
@@ -91,8 +106,18 @@ class Target(Protocol):
         """The harness's Lambda runtime when this target runs functions through it."""
 
     @property
+    def invocations(self) -> InvocationSource | None:
+        """Invocations the target ran, when it can tell (the process runtime, LocalStack's executor)."""
+
+    @property
     def needs_event_pollers(self) -> bool:
         """True when the harness must poll event sources itself (the target does not)."""
+
+    def settle(self, scope: AccountScope, timeout: float) -> None:
+        """Wait until the target's own event sources are drained (targets without harness pollers)."""
+
+    def deployer(self, account: Any) -> Any:
+        """What deploys stacks into ``account`` (``deploy``/``destroy`` as StackDeployer has)."""
 
     def start(self, hooks: TargetHooks) -> None: ...
 

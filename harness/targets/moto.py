@@ -23,6 +23,7 @@ from harness.errors import TargetError, TargetNotReadyError, WaitTimeoutError
 from harness.lambda_runtime.code import CodeStore, InterpreterResolver
 from harness.lambda_runtime.pool import ProcessRuntime
 from harness.lambda_runtime.spec import Credentials, FunctionSpec
+from harness.provisioning.deployer import StackDeployer
 from harness.settings import HarnessSettings
 from harness.targets.base import AccountScope, TargetHooks
 from harness.waiting import wait_until
@@ -59,8 +60,18 @@ class MotoTarget:
         return self._runtime
 
     @property
+    def invocations(self) -> ProcessRuntime | None:
+        return self._runtime
+
+    @property
     def needs_event_pollers(self) -> bool:
         return True
+
+    def settle(self, scope: AccountScope, timeout: float) -> None:
+        """Nothing of its own to wait for: the harness's pollers serve moto's event sources."""
+
+    def deployer(self, account: Any) -> StackDeployer:
+        return StackDeployer(account, account_id=account.scope.account_id, region=account.scope.region)
 
     @property
     def log_path(self) -> str:

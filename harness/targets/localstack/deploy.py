@@ -1,0 +1,172 @@
+"""Deploying onto LocalStack: its own CloudFormation for what it has, the harness for the rest.
+
+LocalStack's free edition has no HTTP APIs (apigatewayv2) and no Cognito. Those resources are
+created by the harness's deployer on the target's side services (an embedded moto server that
+serves them, with the harness's gateway in front of the APIs); everything else goes through
+LocalStack's CloudFormation. ``harness.provisioning.split`` decides who creates what.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from harness.errors import WaitTimeoutError
+from harness.provisioning.deployer import DeploymentFailedError, StackDeployer, StackRecord
+from harness.provisioning.resources.base import ResourceState
+from harness.provisioning.split import TemplateSplit, split_template
+from harness.provisioning.template import Template
+from harness.waiting import wait_until
+
+SIDE_TYPE_PREFIXES = ("AWS::ApiGatewayV2::", "AWS::Cognito::")
+_CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+_DONE = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+_FAILED = ("CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE",
+           "UPDATE_ROLLBACK_FAILED", "UPDATE_FAILED", "DELETE_COMPLETE")
+
+
+def is_side_type(type_name: str) -> bool:
+    return type_name.startswith(SIDE_TYPE_PREFIXES)
+
+
+def template_body(template: Template) -> dict[str, Any]:
+    """A Template as a CloudFormation document (pure)."""
+    body: dict[str, Any] = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": dict(template.resources)}
+    for key, value in (("Parameters", template.parameters), ("Conditions", template.conditions),
+                       ("Mappings", template.mappings), ("Outputs", template.outputs)):
+        if value:
+            body[key] = dict(value)
+    if template.transform:
+        body["Transform"] = template.transform
+    return body
+
+
+class HybridDeployer:
+    """Deploys one stack into one account of the LocalStack target (see the module docstring)."""
+
+    def __init__(self, account: Any, *, timeout_s: float = 300.0) -> None:
+        self.account = account
+        self.account_id = account.scope.account_id
+        self.region = account.scope.region
+        self.timeout_s = timeout_s
+        self._side = StackDeployer(account, account_id=self.account_id, region=self.region)
+
+    def deploy(self, template: Template, *, stack_name: str, parameters: Mapping[str, Any] | None = None,
+               previous: StackRecord | None = None) -> StackRecord:
+        """Create or update the stack; returns one record of all its resources.
+
+        Raises:
+            ProvisioningError: the split found a cycle; DeploymentFailedError: a resource failed
+            (with LocalStack's reason for each failed resource).
+        """
+        started = time.perf_counter()
+        split = split_template(template, is_side_type)
+        given = dict(parameters or {})
+        before = self._side.deploy(split.before, stack_name=stack_name, parameters=given,
+                                   previous=_subset(previous, split.before))
+        injected = {name: _value(before.resources[lid], attr) for name, (lid, attr) in split.injected.items()}
+        main_states, main_outputs = self._deploy_main(split, stack_name, {**given, **injected}, previous)
+        after = self._side.deploy(split.after, stack_name=stack_name, parameters=given,
+                                  previous=_subset(previous, split.after),
+                                  external={**before.resources, **main_states})
+        record = StackRecord(stack_name, self.account_id, self.region)
+        for part in (before.resources, main_states, after.resources):
+            record.resources.update(part)
+        record.order = [*before.order, *main_states, *after.order]
+        record.outputs = {k: v for k, v in main_outputs.items() if k not in split.exported}
+        record.outputs.update(after.outputs)
+        record.exports = {**before.exports, **after.exports}
+        record.seconds = time.perf_counter() - started
+        return record
+
+    def _deploy_main(self, split: TemplateSplit, stack_name: str, parameters: Mapping[str, Any],
+                     previous: StackRecord | None) -> tuple[dict[str, ResourceState], dict[str, Any]]:
+        cfn = self.account.client("cloudformation")
+        args = {"StackName": stack_name, "TemplateBody": json.dumps(template_body(split.main)),
+                "Parameters": [{"ParameterKey": k, "ParameterValue": _param(v)} for k, v in parameters.items()
+                               if k in split.main.parameters],
+                "Capabilities": _CAPABILITIES}
+        exists = previous is not None and any(not is_side_type(s.type_name) for s in previous.resources.values())
+        try:
+            cfn.update_stack(**args) if exists else cfn.create_stack(**args)
+        except ClientError as exc:
+            if "No updates are to be performed" not in str(exc):
+                raise
+        stack = self._wait(cfn, stack_name)
+        outputs = {o["OutputKey"]: o.get("OutputValue") for o in stack.get("Outputs", [])}
+        states: dict[str, ResourceState] = {}
+        for item in cfn.describe_stack_resources(StackName=stack_name)["StackResources"]:
+            logical_id = item["LogicalResourceId"]
+            resource = split.main.resources.get(logical_id, {})
+            ref = outputs.get(f"Main{logical_id}Ref", item.get("PhysicalResourceId"))
+            attributes = {attr: outputs[name] for name, (lid, attr) in split.exported.items()
+                          if lid == logical_id and attr and name in outputs}
+            states[logical_id] = ResourceState(logical_id, item["ResourceType"], str(item.get("PhysicalResourceId")),
+                                               ref, attributes, dict(resource.get("Properties") or {}))
+        return states, outputs
+
+    def _wait(self, cfn: Any, stack_name: str) -> dict[str, Any]:
+        def status() -> dict[str, Any] | None:
+            stack: dict[str, Any] = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+            state = str(stack["StackStatus"])
+            return stack if state in _DONE or state in _FAILED else None
+
+        try:
+            stack = wait_until(status, timeout=self.timeout_s, interval=0.1,
+                               description=f"LocalStack stack {stack_name}")
+        except WaitTimeoutError as exc:
+            raise DeploymentFailedError(f"stack {stack_name} did not finish in {self.timeout_s:g} s; "
+                                        "see the LocalStack log", StackRecord(stack_name, self.account_id,
+                                                                              self.region)) from exc
+        if stack["StackStatus"] in _DONE:
+            return stack
+        failures = [f"{e['LogicalResourceId']} ({e.get('ResourceType')}): {e.get('ResourceStatusReason')}"
+                    for e in cfn.describe_stack_events(StackName=stack_name)["StackEvents"]
+                    if str(e.get("ResourceStatus", "")).endswith("FAILED")]
+        raise DeploymentFailedError(
+            f"LocalStack's CloudFormation could not deploy {stack_name} ({stack['StackStatus']}):\n  - "
+            + "\n  - ".join(failures or [str(stack.get("StackStatusReason"))]),
+            StackRecord(stack_name, self.account_id, self.region))
+
+    def destroy(self, record: StackRecord) -> list[str]:
+        """Delete the side resources and LocalStack's stack; returns what could not be deleted."""
+        side = StackRecord(record.name, record.account_id, record.region,
+                           {k: v for k, v in record.resources.items() if is_side_type(v.type_name)},
+                           [k for k in record.order if is_side_type(record.resources[k].type_name)])
+        failed = self._side.destroy(side)
+        cfn = self.account.client("cloudformation")
+        try:
+            cfn.delete_stack(StackName=record.name)
+            wait_until(lambda: _gone(cfn, record.name), timeout=self.timeout_s, interval=0.2,
+                       description=f"deleting stack {record.name}")
+        except (ClientError, WaitTimeoutError) as exc:
+            failed.append(f"stack {record.name}: {exc}")
+        return failed
+
+
+def _gone(cfn: Any, name: str) -> bool:
+    try:
+        stacks = cfn.describe_stacks(StackName=name)["Stacks"]
+    except ClientError:
+        return True
+    return not stacks or stacks[0]["StackStatus"] == "DELETE_COMPLETE"
+
+
+def _subset(previous: StackRecord | None, template: Template) -> StackRecord | None:
+    if previous is None:
+        return None
+    keep = [k for k in previous.order if k in template.resources]
+    return StackRecord(previous.name, previous.account_id, previous.region,
+                       {k: previous.resources[k] for k in keep}, keep)
+
+
+def _value(state: ResourceState, attribute: str | None) -> Any:
+    return state.attributes[attribute] if attribute else state.ref
+
+
+def _param(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)

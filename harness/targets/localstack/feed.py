@@ -1,0 +1,111 @@
+"""Invocations seen by the LocalStack executor (another process), read from its JSON-lines log.
+
+The executor appends a ``start`` and an ``end`` line per invocation; ``InvocationFeed`` tails the
+file and offers what the harness's own runtime offers: result listeners and running counts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.lambda_runtime.pool import ResultListener
+from harness.lambda_runtime.spec import FunctionSpec, InvocationResult
+
+LOG = logging.getLogger(__name__)
+
+
+def spec_and_result(event: dict[str, Any]) -> tuple[FunctionSpec, InvocationResult]:
+    """The listener arguments for an ``end`` line (pure)."""
+    arn = str(event["function_arn"])
+    spec = FunctionSpec(function_arn=arn, name=str(event["name"]), handler="", runtime="", code_sha256="",
+                        role_arn="", region=arn.split(":")[3], account_id=str(event["account_id"]))
+    error = event.get("error")
+    result = InvocationResult(
+        request_id=str(event["request_id"]), payload=b"", function_error="Unhandled" if error else None,
+        error_type=error, logs="", duration_ms=float(event.get("duration_ms") or 0.0),
+        init_duration_ms=event.get("init_ms"), max_memory_mb=int(event.get("max_memory_mb") or 0),
+        memory_mb=int(event.get("memory_mb") or 0), cold=bool(event.get("cold")),
+        started_at=float(event.get("started_at") or event["at"]), environment_id=str(event.get("environment_id", "")),
+    )
+    return spec, result
+
+
+class InvocationFeed:
+    """Tails the executor's invocation log; thread-safe."""
+
+    def __init__(self, path: Path, interval_s: float = 0.02) -> None:
+        self.path = path
+        self.listeners: list[ResultListener] = []
+        self._interval = interval_s
+        self._running: dict[str, dict[str, str]] = {}  # request id -> start event (account, name)
+        self._last_activity: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._read_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._offset = 0
+        self._partial = b""
+
+    def start(self) -> InvocationFeed:
+        self._thread = threading.Thread(target=self._loop, name="localstack-invocations", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+
+    def in_flight_for(self, account_id: str) -> int:
+        with self._lock:
+            return sum(1 for start in self._running.values() if start["account_id"] == account_id)
+
+    def last_activity(self, account_id: str) -> float:
+        """When an invocation of the account last started or ended (time.time), 0 if never."""
+        with self._lock:
+            return self._last_activity.get(account_id, 0.0)
+
+    def poll(self) -> None:
+        """Read new lines now (the tail thread also does, every ``interval_s``)."""
+        with self._read_lock:
+            for event in self._read():
+                self._handle(event)
+
+    def _read(self) -> list[dict[str, Any]]:
+        try:
+            with self.path.open("rb") as log:
+                log.seek(self._offset)
+                data = log.read()
+        except FileNotFoundError:
+            return []
+        self._offset += len(data)
+        lines = (self._partial + data).split(b"\n")
+        self._partial = lines.pop()
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def _handle(self, event: dict[str, Any]) -> None:
+        account = str(event["account_id"])
+        with self._lock:
+            self._last_activity[account] = time.time()
+            if event["event"] == "start":
+                self._running[str(event["request_id"])] = {"account_id": account, "name": str(event["name"])}
+                return
+            self._running.pop(str(event["request_id"]), None)
+        spec, result = spec_and_result(event)
+        for listener in list(self.listeners):
+            try:
+                listener(spec, result)
+            except Exception:  # a listener's bug must not stop the feed
+                LOG.exception("invocation listener failed")
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.poll()
+            except (OSError, ValueError):
+                LOG.exception("reading %s failed", self.path)

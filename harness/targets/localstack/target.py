@@ -1,0 +1,242 @@
+"""The LocalStack target: LocalStack on 127.0.0.1 without Docker, Lambda through the harness runtime.
+
+Host mode (the default without a Docker engine): the harness prepares LocalStack's own virtualenv
+once (``install.py``), starts ``localstack.runtime.main`` with its runtime executor plugged in
+(``executor.py``), and stops it at the end. Container mode runs the pinned image instead.
+
+LocalStack's free edition has no HTTP APIs and no Cognito: an embedded moto server answers
+``cognito-idp`` and ``apigatewayv2`` for the target's accounts (the local JWT issuer and the API
+definitions), and the harness's gateway serves the APIs, as on moto.
+
+Accounts: the access key id is the 12-digit account id, which LocalStack takes as the account.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sys
+import time
+from collections.abc import Mapping
+from importlib.metadata import version
+from typing import Any
+
+import boto3
+
+from harness.errors import TargetError, WaitTimeoutError
+from harness.settings import HarnessSettings
+from harness.targets.base import AccountScope, TargetHooks
+from harness.targets.localstack.container import (
+    LocalStackContainer,
+    choose_mode,
+    container_config,
+    docker_engine_available,
+)
+from harness.targets.localstack.deploy import HybridDeployer
+from harness.targets.localstack.feed import InvocationFeed
+from harness.targets.localstack.install import LOCALSTACK_VERSION, LocalStackInstaller
+from harness.targets.localstack.server import (
+    HostConfig,
+    LocalStackProcess,
+    free_port,
+    keep_catalog,
+    prepare_root,
+)
+
+LOG = logging.getLogger(__name__)
+SIDE_SERVICES = ("cognito-idp", "apigatewayv2")
+
+
+class LocalStackTarget:
+    """LocalStack in host mode (or its container), plus side services for what it lacks."""
+
+    name = "localstack"
+
+    def __init__(self, settings: HarnessSettings, environ: Mapping[str, str]) -> None:
+        self.settings = settings
+        self.region = settings.region
+        self._environ = dict(environ)
+        self._server: LocalStackProcess | LocalStackContainer | None = None
+        self._side: Any = None
+        self._side_endpoint = ""
+        self._feed: InvocationFeed | None = None
+        self._endpoint: str | None = None
+        self._rng = random.Random()
+        self.mode = ""
+        self.started_in_s = 0.0
+        self.poll_interval_s = 0.05
+        self.max_empty_backoff_s = 0.2
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    @property
+    def endpoint_url(self) -> str | None:
+        return self._endpoint
+
+    @property
+    def runtime(self) -> None:
+        return None  # LocalStack runs functions; the harness's executor runs inside it
+
+    @property
+    def invocations(self) -> InvocationFeed | None:
+        return self._feed
+
+    @property
+    def needs_event_pollers(self) -> bool:
+        return False  # LocalStack's own event source mappings, rules and notifications deliver
+
+    def start(self, hooks: TargetHooks) -> None:
+        """Prepare (first use only), start LocalStack and the side services, wait for health.
+
+        Raises:
+            TargetError: preparing or starting failed; the message names the log to read.
+        """
+        started = time.perf_counter()
+        self.mode = choose_mode(self.settings.localstack_mode, self.settings.localstack_mode != "host"
+                                and docker_engine_available(self._environ))
+        try:
+            if self.mode == "container":
+                self._start_container()
+            else:
+                self._start_host()
+            self._start_side_services()
+        except BaseException:
+            self.stop()
+            raise
+        self.started_in_s = time.perf_counter() - started
+        LOG.info("LocalStack (%s mode) ready at %s in %.2f s", self.mode, self._endpoint, self.started_in_s)
+
+    def _start_host(self) -> None:
+        cache = self.settings.cache_dir
+        install = LocalStackInstaller(cache, self._environ).ensure(_progress)
+        state = (self.settings.state_dir / "localstack").resolve()
+        shared_cache = (cache / "localstack" / "cache").resolve()
+        prepare_root(state / "root", install, shared_cache)
+        config = HostConfig(
+            root=state / "root", port=free_port(), dynamodb_port=free_port(),
+            invocation_log=state / "invocations.jsonl", xdg_cache=(cache / "localstack" / "xdg").resolve(),
+            poll_interval_s=self.poll_interval_s, max_empty_backoff_s=self.max_empty_backoff_s,
+            keepalive_ms=int(self.settings.idle_ttl_s * 1000),
+            retry_base_delay_s=max(1, round(self.settings.async_retry_delays_s[0]))
+            if self.settings.async_retry_delays_s else 1,
+            init_timeout_s=self.settings.init_timeout_s,
+        )
+        process = LocalStackProcess(config, install, self._environ)
+        self._server = process
+        process.start()
+        keep_catalog(config.root, shared_cache)
+        self._endpoint = config.endpoint
+        self._feed = InvocationFeed(config.invocation_log).start()
+
+    def _start_container(self) -> None:
+        config = container_config(free_port(), self._environ, poll_interval_s=self.poll_interval_s,
+                                  max_empty_backoff_s=self.max_empty_backoff_s)
+        container = LocalStackContainer(config, self._environ)
+        self._server = container
+        container.start()
+        self._endpoint = container.endpoint
+
+    def _start_side_services(self) -> None:
+        try:
+            from moto.server import ThreadedMotoServer
+        except ImportError as exc:
+            raise TargetError("the LocalStack target serves Cognito and HTTP APIs with moto, which is not "
+                              "installed here; pip install 'docpipeline-harness[moto]' (the moto extra)") from exc
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request is noise
+        self._side = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._side.start()
+        host, port = self._side.get_host_and_port()
+        self._side_endpoint = f"http://{host}:{port}"
+
+    def healthy(self) -> bool:
+        return self._server is not None and self._server.healthy()
+
+    def stop(self) -> None:
+        """Stop LocalStack (leaving no process) and the side services; safe to call twice."""
+        if self._feed is not None:
+            self._feed.stop()
+            self._feed = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._side is not None:
+            self._side.stop()
+            self._side = None
+
+    # -- accounts ----------------------------------------------------------------------------------
+    def open_account(self, account_id: str | None = None) -> AccountScope:
+        if self._endpoint is None:
+            raise TargetError("the LocalStack target is not started; call start() first")
+        account = account_id or str(self._rng.randrange(10**11, 10**12))
+        session = boto3.session.Session(aws_access_key_id=account, aws_secret_access_key="test",
+                                        region_name=self.region)
+        return AccountScope(account, self.region, self._endpoint, session,
+                            headers={"x-moto-account-id": account},
+                            service_endpoints={s: self._side_endpoint for s in SIDE_SERVICES})
+
+    def close_account(self, scope: AccountScope) -> None:
+        """Accounts are not reused; LocalStack's execution environments time out on their own."""
+
+    def deployer(self, account: Any) -> HybridDeployer:
+        return HybridDeployer(account)
+
+    # -- settling ----------------------------------------------------------------------------------
+    def settle(self, scope: AccountScope, timeout: float) -> None:
+        """Wait until no invocation runs, every queue an event source mapping reads is empty, and
+        nothing has started for a quiet window longer than LocalStack's poll backoff.
+
+        Raises:
+            WaitTimeoutError: naming what was still pending.
+        """
+        quiet_s = max(0.5, 2 * self.max_empty_backoff_s + 0.2)
+        lam, sqs = scope.client("lambda"), scope.client("sqs")
+        deadline = time.monotonic() + timeout
+        clean = 0
+        pending: list[str] = []
+        while time.monotonic() < deadline:
+            if self._feed is not None:
+                self._feed.poll()
+            pending = self._pending(scope, lam, sqs)
+            last = self._feed.last_activity(scope.account_id) if self._feed is not None else 0.0
+            if not pending and time.time() - last >= quiet_s:
+                clean += 1
+                if clean >= 2:
+                    return
+            else:
+                clean = 0
+            time.sleep(0.05)
+        raise WaitTimeoutError(f"account {scope.account_id} did not settle within {timeout:g} s: "
+                               + "; ".join(pending or ["invocations kept starting"]), last=pending)
+
+    def _pending(self, scope: AccountScope, lam: Any, sqs: Any) -> list[str]:
+        pending: list[str] = []
+        running = self._feed.in_flight_for(scope.account_id) if self._feed is not None else 0
+        if running:
+            pending.append(f"{running} Lambda invocation(s) running")
+        mappings = lam.list_event_source_mappings().get("EventSourceMappings", [])
+        for mapping in mappings:
+            arn = str(mapping.get("EventSourceArn", ""))
+            if not arn.startswith("arn:aws:sqs:") or mapping.get("State") not in ("Enabled", "Enabling"):
+                continue
+            url = sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1], QueueOwnerAWSAccountId=arn.split(":")[4])
+            attrs = sqs.get_queue_attributes(
+                QueueUrl=url["QueueUrl"], AttributeNames=["ApproximateNumberOfMessages",
+                                                          "ApproximateNumberOfMessagesNotVisible",
+                                                          "ApproximateNumberOfMessagesDelayed"])["Attributes"]
+            waiting = sum(int(v) for v in attrs.values())
+            if waiting:
+                pending.append(f"{arn}: {waiting} message(s) waiting or in flight")
+        return pending
+
+    def versions(self) -> dict[str, str]:
+        return {"localstack": LOCALSTACK_VERSION, "mode": self.mode, "boto3": version("boto3"),
+                "python": sys.version.split()[0]}
+
+
+def _progress(message: str) -> None:
+    """First-use preparation steps, on stderr (the CLI and pytest show them as they happen)."""
+    try:
+        from rich.console import Console
+
+        Console(stderr=True).print(f"[bold cyan]localstack[/] {message}")
+    except ImportError:
+        print(f"localstack: {message}", file=sys.stderr, flush=True)
