@@ -14,12 +14,15 @@ This module imports LocalStack: it is only ever imported in LocalStack's virtual
 
 from __future__ import annotations
 
+import base64
 import compileall
 import json
 import logging
 import os
+import shutil
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -113,11 +116,11 @@ class HarnessRuntimeExecutor(RuntimeExecutor):  # type: ignore[misc]
 
     def _boot(self, spec: FunctionSpec) -> ExecutionEnvironment:
         config = self.function_version.config
-        task_root = str(config.code.get_unzipped_code_location())
+        task_root = str(_stored(config.code))
         version = python_version_of(spec.runtime)
         layer_paths: list[str] = []
         for layer in reversed(config.layers or []):  # later layers win, as when extracted over /opt
-            layer_paths.extend(layer_python_paths(str(layer.code.get_unzipped_code_location()), version))
+            layer_paths.extend(layer_python_paths(str(_stored(layer.code)), version))
         env = ExecutionEnvironment(spec, _Shared.spawner(), environment_id=self.id)
         variables = dict(spec.environment)
         base = {k: os.environ[k] for k in _HOST_VARIABLES if k in os.environ}
@@ -183,15 +186,14 @@ class HarnessRuntimeExecutor(RuntimeExecutor):  # type: ignore[misc]
     # -- versions ----------------------------------------------------------------------------------
     @classmethod
     def prepare_version(cls, function_version: FunctionVersion) -> None:
-        """Unzip code and layers once, and byte-compile them (runtimes never write bytecode)."""
+        """Extract and byte-compile code and layers once per digest (runtimes never write bytecode)."""
         config = function_version.config
         if config.code is None:
             raise ValueError(f"{function_version.qualified_arn}: container images are not supported by the "
                              "harness executor; deploy a .zip package with a Python runtime")
         python_version_of(str(config.runtime or ""))  # a clear error for non-Python runtimes
         for code in [config.code, *(layer.code for layer in config.layers or [])]:
-            code.prepare_for_execution()
-            _compile_once(Path(code.get_unzipped_code_location()))
+            _stored(code)
 
     @classmethod
     def cleanup_version(cls, function_version: FunctionVersion) -> None:
@@ -202,11 +204,38 @@ class HarnessRuntimeExecutor(RuntimeExecutor):  # type: ignore[misc]
         return True
 
 
-def _compile_once(root: Path) -> None:
-    marker = root / ".harness-compiled"
-    if root.is_dir() and not marker.exists():
-        compileall.compile_dir(root, quiet=2, workers=1)
-        marker.touch()
+def _stored(code: Any) -> Path:
+    """The extracted, compiled copy of a code archive, shared by digest across accounts and runs.
+
+    LocalStack unzips every function version's code and layers again (a new account, a new
+    copy of the same 18 MB layer); the harness keeps one compiled copy per SHA-256 under
+    ``HARNESS_CODE_STORE`` and points the runtime at it. Without a store, LocalStack's copy is used.
+    """
+    store = os.environ.get("HARNESS_CODE_STORE")
+    digest = _hex_digest(getattr(code, "code_sha256", "") or "")
+    if not store or not digest:
+        code.prepare_for_execution()
+        return Path(code.get_unzipped_code_location())
+    target = Path(store) / digest
+    if target.is_dir():
+        return target
+    code.prepare_for_execution()
+    staging = Path(store) / f".{digest}.{uuid.uuid4().hex}"
+    shutil.copytree(code.get_unzipped_code_location(), staging, symlinks=True)
+    compileall.compile_dir(staging, quiet=2, workers=1, ddir=str(target))
+    try:
+        os.replace(staging, target)
+    except OSError:  # another process stored it first
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _hex_digest(code_sha256: str) -> str:
+    """LocalStack keeps CodeSha256 as AWS shows it (base64); a folder name needs hex."""
+    try:
+        return base64.b64decode(code_sha256, validate=True).hex() if code_sha256 else ""
+    except ValueError:
+        return ""
 
 
 def _end_event(spec: FunctionSpec, request_id: str, result: InvocationResult | None) -> dict[str, Any]:

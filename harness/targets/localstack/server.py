@@ -38,6 +38,7 @@ class HostConfig:
     dynamodb_port: int
     invocation_log: Path
     xdg_cache: Path
+    code_store: Path
     poll_interval_s: float = 0.05
     max_empty_backoff_s: float = 0.2
     keepalive_ms: int = 300_000
@@ -81,6 +82,7 @@ def host_environment(config: HostConfig, install: LocalStackInstall, environ: Ma
         "LAMBDA_RETRY_BASE_DELAY": str(config.retry_base_delay_s),
         "HARNESS_INVOCATION_LOG": str(config.invocation_log),
         "HARNESS_INIT_TIMEOUT_S": f"{config.init_timeout_s:g}",
+        "HARNESS_CODE_STORE": str(config.code_store),
         "PYTHONDONTWRITEBYTECODE": "1",
     })
     return env

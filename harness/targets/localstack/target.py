@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import random
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from importlib.metadata import version
@@ -114,6 +115,7 @@ class LocalStackTarget:
         config = HostConfig(
             root=state / "root", port=free_port(), dynamodb_port=free_port(),
             invocation_log=state / "invocations.jsonl", xdg_cache=(cache / "localstack" / "xdg").resolve(),
+            code_store=(cache / "localstack" / "code").resolve(),
             poll_interval_s=self.poll_interval_s, max_empty_backoff_s=self.max_empty_backoff_s,
             keepalive_ms=int(self.settings.idle_ttl_s * 1000),
             retry_base_delay_s=max(1, round(self.settings.async_retry_delays_s[0]))
@@ -126,6 +128,23 @@ class LocalStackTarget:
         keep_catalog(config.root, shared_cache)
         self._endpoint = config.endpoint
         self._feed = InvocationFeed(config.invocation_log).start()
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Load the services every app uses in the background (they load lazily; DynamoDB's JVM
+        takes ~2 s), so the first deployment does not wait for them one by one."""
+        scope = self.open_account("000000000000")
+
+        def touch(service: str, call: str) -> None:
+            try:
+                getattr(scope.client(service), call)()
+            except Exception:  # a warm-up only: the real call reports real errors
+                LOG.debug("warming up %s failed", service, exc_info=True)
+
+        for service, call in (("dynamodb", "list_tables"), ("lambda", "list_functions"),
+                              ("cloudformation", "list_stacks"), ("sqs", "list_queues"),
+                              ("events", "list_event_buses"), ("s3", "list_buckets")):
+            threading.Thread(target=touch, args=(service, call), name=f"warm-{service}", daemon=True).start()
 
     def _start_container(self) -> None:
         config = container_config(free_port(), self._environ, poll_interval_s=self.poll_interval_s,
@@ -174,7 +193,19 @@ class LocalStackTarget:
                             service_endpoints={s: self._side_endpoint for s in SIDE_SERVICES})
 
     def close_account(self, scope: AccountScope) -> None:
-        """Accounts are not reused; LocalStack's execution environments time out on their own."""
+        """Stop what would keep running for a closed account: its event source mappings' pollers
+        and its functions' warm environments (accounts are never reused)."""
+        if self._endpoint is None or self._server is None:
+            return
+        lam = scope.client("lambda")
+        try:
+            for mapping in lam.list_event_source_mappings().get("EventSourceMappings", []):
+                lam.delete_event_source_mapping(UUID=mapping["UUID"])
+            for page in lam.get_paginator("list_functions").paginate():
+                for function in page.get("Functions", []):
+                    lam.delete_function(FunctionName=function["FunctionName"])
+        except Exception:  # cleanup: a failure here must not hide the test's own result
+            LOG.warning("cleaning up account %s on LocalStack failed", scope.account_id, exc_info=True)
 
     def deployer(self, account: Any) -> HybridDeployer:
         return HybridDeployer(account)
