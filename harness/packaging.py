@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.cloud import CloudAccount
+from harness.errors import RuntimeSetupError
+from harness.waiting import wait_until
 
 LAMBDA_TRUST_POLICY = json.dumps({
     "Version": "2012-10-17",
@@ -54,8 +56,19 @@ def deploy_function(
         deploy_function(account, "echo", {"app.py": "def handler(e, c): return e"}, Timeout=5)
     """
     role = config.pop("Role", None) or ensure_lambda_role(account)
-    response: dict[str, Any] = account.client("lambda").create_function(
+    lam = account.client("lambda")
+    response: dict[str, Any] = lam.create_function(
         FunctionName=name, Runtime=runtime, Role=role, Handler=handler,
         Code={"ZipFile": zip_files(files)}, **config,
     )
+    if response.get("State", "Active") != "Active":  # AWS and LocalStack: Pending until prepared
+        state = wait_until(lambda: lam.get_function_configuration(FunctionName=name), _settled_state,
+                           timeout=60, interval=0.05, description=f"function {name} to become Active")
+        if state.get("State") != "Active":
+            raise RuntimeSetupError(f"function {name} is {state.get('State')}: {state.get('StateReason')}")
+        response = state
     return response
+
+
+def _settled_state(configuration: Mapping[str, Any]) -> bool:
+    return configuration.get("State") in ("Active", "Failed", "Inactive")

@@ -34,8 +34,9 @@ def deploy_app(account: Any, source: AppSource, *, state_dir: Path, cache_dir: P
                    cache_dir=(cache_dir or state_dir) / "assets")
     deployer = _deployer(account)
     template = apply_overrides(synth.template, source.local_overrides)  # local targets only
-    return deployer.deploy(template, stack_name=source.stack_name, parameters=source.parameters,
-                           previous=previous)
+    record: StackRecord = deployer.deploy(template, stack_name=source.stack_name, parameters=source.parameters,
+                                          previous=previous)
+    return record
 
 
 def destroy_app(account: Any, record: StackRecord) -> list[str]:

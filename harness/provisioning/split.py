@@ -34,6 +34,7 @@ class TemplateSplit:
     after: Template
     injected: Mapping[str, tuple[str, str | None]]  # main parameter -> (side logical id, attribute)
     exported: Mapping[str, tuple[str, str | None]]  # main output -> (main logical id, attribute)
+    late: Template | None = None  # the whole main stack, late resources included, when there are any
 
 
 def value_name(prefix: str, logical_id: str, attribute: str | None) -> str:
@@ -70,26 +71,37 @@ def split_template(template: Template, is_side: Callable[[str], bool]) -> Templa
                 changed = True
     after = side - before
     main = set(template.resources) - side
-    for logical_id in sorted(main):
-        cycle = sorted(deps[logical_id] & after)
+    late: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for logical_id in sorted(main - late):
+            if deps[logical_id] & (after | late):
+                late.add(logical_id)
+                changed = True
+    for logical_id in sorted(after):
+        cycle = sorted(deps[logical_id] & late)
         if cycle:
             raise ProvisioningError(
-                f"{template.source}: resource {logical_id} needs {', '.join(cycle)}, which this target's "
-                "CloudFormation cannot create and which need resources of the main stack in turn; break the "
-                "cycle (for instance, pass the value as a parameter or an environment variable set later)")
+                f"{template.source}: resource {logical_id} needs {', '.join(cycle)}, which need {logical_id} in "
+                "turn through resources this target's CloudFormation cannot create; break the cycle (for "
+                "instance, pass the value as a parameter or an environment variable set later)")
     injected: dict[str, tuple[str, str | None]] = {}
     main_resources = {k: _rewrite(template.resources[k], before, injected) for k in template.resources
-                      if k in main}
+                      if k in main - late}
     exported: dict[str, tuple[str, str | None]] = {}
     for logical_id in after:
-        _collect(template.resources[logical_id].get("Properties") or {}, main, exported)
+        _collect(template.resources[logical_id].get("Properties") or {}, main - late, exported)
     main_outputs: dict[str, Any] = {}
     outputs_after: dict[str, Mapping[str, Any]] = {}
+    late_outputs: dict[str, Any] = {}
     for name, output in template.outputs.items():
         needed = references(output.get("Value"))
-        if needed & side:
+        if needed & late and not needed & side:
+            late_outputs[name] = output
+        elif needed & side:
             outputs_after[name] = output
-            _collect(output.get("Value"), main, exported)
+            _collect(output.get("Value"), main - late, exported)
         else:
             main_outputs[name] = output
     for name, (logical_id, attribute) in exported.items():
@@ -98,7 +110,19 @@ def split_template(template: Template, is_side: Callable[[str], bool]) -> Templa
     parameters = dict(template.parameters)
     for name in injected:
         parameters[name] = {"Type": "String"}
-    pick = lambda ids: {k: v for k, v in template.resources.items() if k in ids}  # noqa: E731
+
+    def pick(ids: set[str]) -> dict[str, Mapping[str, Any]]:
+        return {k: v for k, v in template.resources.items() if k in ids}
+
+    late_template = None
+    if late:
+        late_injected: dict[str, tuple[str, str | None]] = {}
+        everything = {k: _rewrite(template.resources[k], side, late_injected) for k in template.resources
+                      if k in main}
+        late_parameters = {**parameters, **{name: {"Type": "String"} for name in late_injected}}
+        late_template = Template(everything, late_parameters, template.conditions, template.mappings,
+                                 {**main_outputs, **late_outputs}, template.transform, template.source)
+        injected.update(late_injected)
     return TemplateSplit(
         before=Template(pick(before), template.parameters, template.conditions, template.mappings, {},
                         source=template.source),
@@ -106,12 +130,12 @@ def split_template(template: Template, is_side: Callable[[str], bool]) -> Templa
                       template.transform, template.source),
         after=Template(pick(after), template.parameters, template.conditions, template.mappings, outputs_after,
                        source=template.source),
-        injected=injected, exported=exported,
+        injected=injected, exported=exported, late=late_template,
     )
 
 
 def _rewrite(value: Any, before: set[str], injected: dict[str, tuple[str, str | None]]) -> Any:
-    """``value`` with references to ``before`` resources turned into parameter references."""
+    """``value`` with references to ``before`` (side) resources turned into parameter references."""
     if isinstance(value, list):
         return [_rewrite(v, before, injected) for v in value]
     if not isinstance(value, Mapping):

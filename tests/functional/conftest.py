@@ -11,7 +11,7 @@ import pytest
 from harness.cloud import CloudAccount, LocalCloud
 from harness.packaging import deploy_function
 
-pytestmark = pytest.mark.targets("moto")
+pytestmark: list[pytest.MarkDecorator] = []
 
 
 @pytest.fixture

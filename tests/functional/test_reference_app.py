@@ -133,9 +133,10 @@ def test_duplicate_delivery_is_processed_once(app: tuple[CloudAccount, StackReco
     processed = [m for m in messages if '"document processed"' in m and "import-dup" in m]
     assert len(processed) == 1
     assert json.loads(processed[0])["correlation_id"] == "import-dup"
-    deliveries = [e for e in account.cloud.journal.entries("sqs.batch", account.account_id)
-                  if e.data["source"].endswith(record.outputs["ContractQueue"].rsplit("/", 1)[-1])]
-    assert len(deliveries) >= 2  # delivered twice, processed once
+    if account.wiring is not None:  # the harness's own pollers journal each delivery
+        deliveries = [e for e in account.cloud.journal.entries("sqs.batch", account.account_id)
+                      if e.data["source"].endswith(record.outputs["ContractQueue"].rsplit("/", 1)[-1])]
+        assert len(deliveries) >= 2  # delivered twice, processed once
     assert _job(account, record, "import-dup", {"sub": "user-3"})[1]["status"] == "DONE"
 
 

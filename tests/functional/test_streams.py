@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from harness.cloud import CloudAccount
 from tests.functional.conftest import RECORDER, drain
 from tests.shape import golden, shape
@@ -34,6 +36,8 @@ def _put(account: CloudAccount, table: str, *keys: str) -> None:
         account.client("dynamodb").put_item(TableName=table, Item={"pk": {"S": key}, "v": {"N": "1"}})
 
 
+@pytest.mark.targets("moto", reason="LocalStack 2026.3.0 does not bisect a failing stream batch "
+                                     "(BisectBatchOnFunctionError): it retries the whole batch, then gives it up")
 def test_poison_record_is_bisected_out_and_sent_to_on_failure(
     account: CloudAccount, deploy: Any, make_queue: Any
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.provisioning.errors import ProvisioningError
 from harness.provisioning.resources.base import (
     Created,
     HandlerContext,
@@ -13,6 +14,7 @@ from harness.provisioning.resources.base import (
     ignore_missing,
     tags,
 )
+from harness.waiting import wait_until
 
 _FUNCTION_CONFIG = ("Handler", "Runtime", "Role", "MemorySize", "Timeout", "Environment", "Layers",
                     "TracingConfig", "Description", "DeadLetterConfig", "EphemeralStorage",
@@ -41,6 +43,7 @@ class FunctionHandler(ResourceHandler):
         if props.get("Tags"):
             kwargs["Tags"] = {t["Key"]: t["Value"] for t in tags(props)}
         arn = lam.create_function(**kwargs)["FunctionArn"]
+        _wait_ready(lam, name)
         self._concurrency(lam, name, props)
         return Created(name, name, {"Arn": arn})
 
@@ -57,9 +60,11 @@ class FunctionHandler(ResourceHandler):
         name = old.physical_id
         if props.get("Code") != old.properties.get("Code"):
             lam.update_function_code(FunctionName=name, **_code(props["Code"]))
+            _wait_ready(lam, name)
         config = self._config(props)
         config.setdefault("Environment", {"Variables": {}})
         lam.update_function_configuration(FunctionName=name, **config)
+        _wait_ready(lam, name)
         if props.get("ReservedConcurrentExecutions") is None and \
                 old.properties.get("ReservedConcurrentExecutions") is not None:
             lam.delete_function_concurrency(FunctionName=name)
@@ -69,6 +74,23 @@ class FunctionHandler(ResourceHandler):
     def delete(self, ctx: HandlerContext, state: ResourceState) -> None:
         ignore_missing(("ResourceNotFoundException",), ctx.clients.client("lambda").delete_function,
                        FunctionName=state.physical_id)
+
+
+def _wait_ready(lam: Any, name: str, timeout: float = 120.0) -> None:
+    """Wait until the function is Active and its last update finished, as CloudFormation does
+    (AWS and LocalStack prepare functions asynchronously; moto's are ready at once).
+
+    Raises:
+        ProvisioningError: the function failed to become ready (with Lambda's reason).
+    """
+    def ready(config: dict[str, Any]) -> bool:
+        return config.get("State", "Active") != "Pending" and config.get("LastUpdateStatus") != "InProgress"
+
+    config = wait_until(lambda: lam.get_function_configuration(FunctionName=name), ready, timeout=timeout,
+                        interval=0.05, description=f"function {name} to become Active")
+    if config.get("State") == "Failed" or config.get("LastUpdateStatus") == "Failed":
+        raise ProvisioningError(f"function {name} failed to become Active: "
+                                f"{config.get('StateReason') or config.get('LastUpdateStatusReason')}")
 
 
 def _code(code: dict[str, Any]) -> dict[str, Any]:

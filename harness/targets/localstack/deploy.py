@@ -68,11 +68,18 @@ class HybridDeployer:
         given = dict(parameters or {})
         before = self._side.deploy(split.before, stack_name=stack_name, parameters=given,
                                    previous=_subset(previous, split.before))
-        injected = {name: _value(before.resources[lid], attr) for name, (lid, attr) in split.injected.items()}
-        main_states, main_outputs = self._deploy_main(split, stack_name, {**given, **injected}, previous)
+        injected = {name: _value(before.resources[lid], attr) for name, (lid, attr) in split.injected.items()
+                    if lid in before.resources}
+        main_states, main_outputs = self._deploy_main(split.main, split, stack_name, {**given, **injected},
+                                                      previous)
         after = self._side.deploy(split.after, stack_name=stack_name, parameters=given,
                                   previous=_subset(previous, split.after),
                                   external={**before.resources, **main_states})
+        if split.late is not None:  # main resources that needed the side resources just created
+            injected.update({name: _value(after.resources[lid], attr) for name, (lid, attr)
+                             in split.injected.items() if lid in after.resources})
+            main_states, main_outputs = self._deploy_main(split.late, split, stack_name, {**given, **injected},
+                                                          main_states)
         record = StackRecord(stack_name, self.account_id, self.region)
         for part in (before.resources, main_states, after.resources):
             record.resources.update(part)
@@ -83,14 +90,16 @@ class HybridDeployer:
         record.seconds = time.perf_counter() - started
         return record
 
-    def _deploy_main(self, split: TemplateSplit, stack_name: str, parameters: Mapping[str, Any],
-                     previous: StackRecord | None) -> tuple[dict[str, ResourceState], dict[str, Any]]:
+    def _deploy_main(self, template: Template, split: TemplateSplit, stack_name: str,
+                     parameters: Mapping[str, Any], previous: StackRecord | Mapping[str, ResourceState] | None,
+                     ) -> tuple[dict[str, ResourceState], dict[str, Any]]:
         cfn = self.account.client("cloudformation")
-        args = {"StackName": stack_name, "TemplateBody": json.dumps(template_body(split.main)),
+        args = {"StackName": stack_name, "TemplateBody": json.dumps(template_body(template)),
                 "Parameters": [{"ParameterKey": k, "ParameterValue": _param(v)} for k, v in parameters.items()
-                               if k in split.main.parameters],
+                               if k in template.parameters],
                 "Capabilities": _CAPABILITIES}
-        exists = previous is not None and any(not is_side_type(s.type_name) for s in previous.resources.values())
+        states = previous.resources if isinstance(previous, StackRecord) else previous or {}
+        exists = any(not is_side_type(s.type_name) for s in states.values())
         try:
             cfn.update_stack(**args) if exists else cfn.create_stack(**args)
         except ClientError as exc:
@@ -98,25 +107,27 @@ class HybridDeployer:
                 raise
         stack = self._wait(cfn, stack_name)
         outputs = {o["OutputKey"]: o.get("OutputValue") for o in stack.get("Outputs", [])}
-        states: dict[str, ResourceState] = {}
+        result: dict[str, ResourceState] = {}
         for item in cfn.describe_stack_resources(StackName=stack_name)["StackResources"]:
             logical_id = item["LogicalResourceId"]
-            resource = split.main.resources.get(logical_id, {})
+            resource = template.resources.get(logical_id, {})
             ref = outputs.get(f"Main{logical_id}Ref", item.get("PhysicalResourceId"))
             attributes = {attr: outputs[name] for name, (lid, attr) in split.exported.items()
                           if lid == logical_id and attr and name in outputs}
-            states[logical_id] = ResourceState(logical_id, item["ResourceType"], str(item.get("PhysicalResourceId")),
+            result[logical_id] = ResourceState(logical_id, item["ResourceType"], str(item.get("PhysicalResourceId")),
                                                ref, attributes, dict(resource.get("Properties") or {}))
-        return states, outputs
+        return result, outputs
 
     def _wait(self, cfn: Any, stack_name: str) -> dict[str, Any]:
-        def status() -> dict[str, Any] | None:
+        def status() -> dict[str, Any]:
             stack: dict[str, Any] = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
-            state = str(stack["StackStatus"])
-            return stack if state in _DONE or state in _FAILED else None
+            return stack
+
+        def finished(stack: dict[str, Any]) -> bool:
+            return str(stack["StackStatus"]) in _DONE + _FAILED
 
         try:
-            stack = wait_until(status, timeout=self.timeout_s, interval=0.1,
+            stack = wait_until(status, finished, timeout=self.timeout_s, interval=0.1,
                                description=f"LocalStack stack {stack_name}")
         except WaitTimeoutError as exc:
             raise DeploymentFailedError(f"stack {stack_name} did not finish in {self.timeout_s:g} s; "

@@ -99,7 +99,7 @@ def spec_of(version: FunctionVersion, env_vars: dict[str, str]) -> FunctionSpec:
 class HarnessRuntimeExecutor(RuntimeExecutor):  # type: ignore[misc]
     """Runs one LocalStack execution environment as a local ``awslambdaric`` process."""
 
-    def __init__(self, id: str, function_version: FunctionVersion) -> None:  # noqa: A002 - LocalStack's name
+    def __init__(self, id: str, function_version: FunctionVersion) -> None:
         super().__init__(id, function_version)
         self._env: ExecutionEnvironment | None = None
         self._launch: LaunchConfig | None = None

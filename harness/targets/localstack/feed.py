@@ -44,6 +44,7 @@ class InvocationFeed:
         self._interval = interval_s
         self._running: dict[str, dict[str, str]] = {}  # request id -> start event (account, name)
         self._last_activity: dict[str, float] = {}
+        self._last_error: dict[str, float] = {}
         self._lock = threading.Lock()
         self._read_lock = threading.Lock()
         self._stop = threading.Event()
@@ -69,6 +70,11 @@ class InvocationFeed:
         """When an invocation of the account last started or ended (time.time), 0 if never."""
         with self._lock:
             return self._last_activity.get(account_id, 0.0)
+
+    def last_error(self, account_id: str) -> float:
+        """When an invocation of the account last ended in an error (time.time), 0 if never."""
+        with self._lock:
+            return self._last_error.get(account_id, 0.0)
 
     def poll(self) -> None:
         """Read new lines now (the tail thread also does, every ``interval_s``)."""
@@ -96,6 +102,8 @@ class InvocationFeed:
                 self._running[str(event["request_id"])] = {"account_id": account, "name": str(event["name"])}
                 return
             self._running.pop(str(event["request_id"]), None)
+            if event.get("error"):
+                self._last_error[account] = time.time()
         spec, result = spec_and_result(event)
         for listener in list(self.listeners):
             try:

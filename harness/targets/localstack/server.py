@@ -41,6 +41,7 @@ class HostConfig:
     code_store: Path
     poll_interval_s: float = 0.05
     max_empty_backoff_s: float = 0.2
+    max_error_backoff_s: float = 1.0
     keepalive_ms: int = 300_000
     retry_base_delay_s: int = 1
     init_timeout_s: float = 10.0
@@ -78,6 +79,8 @@ def host_environment(config: HostConfig, install: LocalStackInstall, environ: Ma
         "LAMBDA_RUNTIME_EXECUTOR": EXECUTOR_NAME,
         "LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC": f"{config.poll_interval_s:g}",
         "LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC": f"{config.max_empty_backoff_s:g}",
+        # After a failed batch LocalStack backs off up to 60 s; locally a retry should come soon.
+        "LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_ERROR_SEC": f"{config.max_error_backoff_s:g}",
         "LAMBDA_KEEPALIVE_MS": str(config.keepalive_ms),
         "LAMBDA_RETRY_BASE_DELAY": str(config.retry_base_delay_s),
         "HARNESS_INVOCATION_LOG": str(config.invocation_log),

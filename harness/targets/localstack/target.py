@@ -67,6 +67,7 @@ class LocalStackTarget:
         self.started_in_s = 0.0
         self.poll_interval_s = 0.05
         self.max_empty_backoff_s = 0.2
+        self.retry_base_delay_s = max(1, round(settings.async_retry_delays_s[0])) if settings.async_retry_delays_s else 1
 
     # -- lifecycle ---------------------------------------------------------------------------------
     @property
@@ -118,8 +119,7 @@ class LocalStackTarget:
             code_store=(cache / "localstack" / "code").resolve(),
             poll_interval_s=self.poll_interval_s, max_empty_backoff_s=self.max_empty_backoff_s,
             keepalive_ms=int(self.settings.idle_ttl_s * 1000),
-            retry_base_delay_s=max(1, round(self.settings.async_retry_delays_s[0]))
-            if self.settings.async_retry_delays_s else 1,
+            retry_base_delay_s=self.retry_base_delay_s,
             init_timeout_s=self.settings.init_timeout_s,
         )
         process = LocalStackProcess(config, install, self._environ)
@@ -213,13 +213,17 @@ class LocalStackTarget:
     # -- settling ----------------------------------------------------------------------------------
     def settle(self, scope: AccountScope, timeout: float) -> None:
         """Wait until no invocation runs, every queue an event source mapping reads is empty, and
-        nothing has started for a quiet window longer than LocalStack's poll backoff.
+        no invocation started or ended for a quiet window.
+
+        LocalStack's own queues (async invocations, stream positions) are not visible from outside,
+        so quiet time stands in for them: longer than its empty-poll backoff, and after an error
+        longer than its async retry delays (a retry may still come).
 
         Raises:
             WaitTimeoutError: naming what was still pending.
         """
-        quiet_s = max(0.5, 2 * self.max_empty_backoff_s + 0.2)
         lam, sqs = scope.client("lambda"), scope.client("sqs")
+        called = time.time()
         deadline = time.monotonic() + timeout
         clean = 0
         pending: list[str] = []
@@ -227,8 +231,7 @@ class LocalStackTarget:
             if self._feed is not None:
                 self._feed.poll()
             pending = self._pending(scope, lam, sqs)
-            last = self._feed.last_activity(scope.account_id) if self._feed is not None else 0.0
-            if not pending and time.time() - last >= quiet_s:
+            if not pending and time.time() - self._quiet_since(scope.account_id, called) >= 0:
                 clean += 1
                 if clean >= 2:
                     return
@@ -237,6 +240,19 @@ class LocalStackTarget:
             time.sleep(0.05)
         raise WaitTimeoutError(f"account {scope.account_id} did not settle within {timeout:g} s: "
                                + "; ".join(pending or ["invocations kept starting"]), last=pending)
+
+    def _quiet_since(self, account_id: str, called: float) -> float:
+        """The time from which the account counts as quiet (pure over the feed's clocks)."""
+        quiet_s = max(0.5, 2 * self.max_empty_backoff_s + 0.2)
+        if self._feed is None:
+            return called + quiet_s
+        last = max(called, self._feed.last_activity(account_id))
+        errored = self._feed.last_error(account_id)
+        # Retries come 1x and 2x the base delay apart, through a queue re-checked about every second.
+        retry_window = 3 * self.retry_base_delay_s + 0.5
+        if errored and time.time() - errored < retry_window:
+            return max(last + quiet_s, errored + retry_window)
+        return last + quiet_s
 
     def _pending(self, scope: AccountScope, lam: Any, sqs: Any) -> list[str]:
         pending: list[str] = []
@@ -255,7 +271,7 @@ class LocalStackTarget:
                                                           "ApproximateNumberOfMessagesDelayed"])["Attributes"]
             waiting = sum(int(v) for v in attrs.values())
             if waiting:
-                pending.append(f"{arn}: {waiting} message(s) waiting or in flight")
+                pending.append(f"{arn}: {waiting} message(s) in queue or in flight")
         return pending
 
     def versions(self) -> dict[str, str]:
