@@ -37,7 +37,7 @@ demo: install
 	$(BIN)/harness run scenarios/ --target moto --report-dir build/report
 
 test: install
-	$(BIN)/tox run -e lint,moto
+	$(BIN)/tox run -e lint,moto,localstack
 
 test-fast: install
 	$(BIN)/pytest -n 2 tests

@@ -14,6 +14,7 @@ Each step writes a marker when it completed, so an interrupted preparation resum
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -59,6 +60,7 @@ class LocalStackInstall:
     python: Path  # the venv's interpreter
     lib_dir: Path  # becomes $FILESYSTEM_ROOT/var/lib/localstack/lib
     java_home: Path
+    loopback_shim: Path | None = None  # LD_PRELOAD library turning wildcard binds into loopback ones
 
     @property
     def venv(self) -> Path:
@@ -114,13 +116,16 @@ class LocalStackInstaller:
             TargetError: a step failed; the message names it and the log with its output.
         """
         self.root.mkdir(parents=True, exist_ok=True)
-        python = self._ensure_venv(progress)
-        self._register_executor(python)
-        lib = self.root / "lib"
-        java_home = find_java_home(self._environ)
-        self._ensure_dynamodb_local(lib / "dynamodb-local" / "2", java_home, progress)
-        self._link_java(lib / "java" / "21", java_home)
-        return LocalStackInstall(python, lib, java_home)
+        with (self.root / ".lock").open("w") as lock:  # pytest-xdist workers prepare it once, together
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            python = self._ensure_venv(progress)
+            self._register_executor(python)
+            lib = self.root / "lib"
+            java_home = find_java_home(self._environ)
+            self._ensure_dynamodb_local(lib / "dynamodb-local" / "2", java_home, progress)
+            self._link_java(lib / "java" / "21", java_home)
+            shim = self._ensure_loopback_shim(progress)
+        return LocalStackInstall(python, lib, java_home, shim)
 
     # -- the virtualenv ---------------------------------------------------------------------------
     def _ensure_venv(self, progress: Progress) -> Path:
@@ -226,6 +231,24 @@ class LocalStackInstaller:
         elif link.is_dir():
             shutil.rmtree(link)
         link.symlink_to(java_home, target_is_directory=True)
+
+    def _ensure_loopback_shim(self, progress: Progress) -> Path:
+        """Compile ``native/loopback_bind.c`` (see there why) once per source digest."""
+        source = Path(__file__).with_name("native") / "loopback_bind.c"
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
+        shim = self.root / f"loopback-bind-{digest}.so"
+        if shim.is_file():
+            return shim
+        compiler = shutil.which("cc", path=self._environ.get("PATH")) or shutil.which("gcc", path=self._environ.get("PATH"))
+        if compiler is None:
+            raise TargetError("a C compiler is needed once to build the loopback-bind library that keeps "
+                              "DynamoDB Local on 127.0.0.1; install one (apt-get install gcc) and retry")
+        progress("building the loopback-bind library (DynamoDB Local listens on 127.0.0.1 only)")
+        staging = shim.with_suffix(f".{os.getpid()}.tmp")
+        self._run([compiler, "-shared", "-fPIC", "-O2", "-o", str(staging), str(source), "-ldl"],
+                  "compile the loopback-bind library")
+        os.replace(staging, shim)
+        return shim
 
     # -- running commands --------------------------------------------------------------------------
     def _run(self, args: Sequence[str], what: str, cwd: str | None = None) -> None:

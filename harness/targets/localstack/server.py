@@ -88,6 +88,8 @@ def host_environment(config: HostConfig, install: LocalStackInstall, environ: Ma
         "HARNESS_CODE_STORE": str(config.code_store),
         "PYTHONDONTWRITEBYTECODE": "1",
     })
+    if install.loopback_shim is not None:
+        env["LD_PRELOAD"] = str(install.loopback_shim)
     return env
 
 

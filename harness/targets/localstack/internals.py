@@ -1,0 +1,138 @@
+"""The LocalStack internal names the harness relies on, checked by name (run in LocalStack's venv).
+
+``python -m harness.targets.localstack.internals`` prints one JSON line per broken name and exits
+1 when any is broken, so an upgrade of ``localstack-core`` fails a smoke test that says which name
+changed instead of failing somewhere deep in a scenario.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+Check = Callable[[], None]
+
+
+def _attr(module: str, name: str) -> Any:
+    return getattr(importlib.import_module(module), name)
+
+
+def _executor_abc() -> None:
+    cls = _attr("localstack.services.lambda_.invocation.runtime_executor", "RuntimeExecutor")
+    needed = {"start", "stop", "get_address", "get_endpoint_from_executor", "get_runtime_endpoint", "invoke",
+              "get_logs", "prepare_version", "cleanup_version"}
+    missing = needed - set(dir(cls))
+    extra = set(getattr(cls, "__abstractmethods__", set())) - needed
+    assert not missing and not extra, f"missing {sorted(missing)}, new abstract {sorted(extra)}"
+    assert list(inspect.signature(cls.__init__).parameters) == ["self", "id", "function_version"]
+
+
+def _plugin_namespace() -> None:
+    plugin = _attr("localstack.services.lambda_.invocation.plugins", "RuntimeExecutorPlugin")
+    assert plugin.namespace == "localstack.lambda.runtime_executor", plugin.namespace
+
+
+def _executor_registered() -> None:
+    manager = _attr("localstack.services.lambda_.invocation.runtime_executor", "EXECUTOR_PLUGIN_MANAGER")
+    assert manager.exists("harness"), "the harness executor entry point is not visible to plux"
+
+
+def _invocation_result() -> None:
+    cls = _attr("localstack.services.lambda_.invocation.lambda_models", "InvocationResult")
+    names = [f.name for f in dataclasses.fields(cls)]
+    assert names[:4] == ["request_id", "payload", "is_error", "logs"], names
+
+
+def _function_version() -> None:
+    models = importlib.import_module("localstack.services.lambda_.invocation.lambda_models")
+    config = {f.name for f in dataclasses.fields(models.VersionFunctionConfiguration)}
+    needed = {"handler", "runtime", "code", "layers", "memory_size", "timeout", "role", "tracing_config_mode"}
+    assert needed <= config, f"VersionFunctionConfiguration lost {sorted(needed - config)}"
+    assert isinstance(inspect.getattr_static(models.FunctionVersion, "qualified_arn"), property)
+    ids = {f.name for f in dataclasses.fields(models.VersionIdentifier)}
+    assert {"function_name", "qualifier", "region", "account"} <= ids, ids
+    for name in ("prepare_for_execution", "get_unzipped_code_location"):
+        assert callable(getattr(models.S3Code, name, None)), f"S3Code.{name}"
+    assert "code_sha256" in {f.name for f in dataclasses.fields(models.S3Code)}
+    assert "code" in {f.name for f in dataclasses.fields(models.LayerVersion)}
+
+
+def _config_names() -> None:
+    config = importlib.import_module("localstack.config")
+    for name in ("LAMBDA_RUNTIME_EXECUTOR", "LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC",
+                 "LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC",
+                 "LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_ERROR_SEC", "LAMBDA_RETRY_BASE_DELAY_SECONDS",
+                 "LAMBDA_KEEPALIVE_MS", "GATEWAY_LISTEN", "SQS_ENDPOINT_STRATEGY", "DYNAMODB_LOCAL_PORT"):
+        assert hasattr(config, name), f"localstack.config.{name}"
+    server = inspect.getsource(importlib.import_module("localstack.services.dynamodb.server"))
+    assert "DYNAMODB_IN_MEMORY" in server, "DYNAMODB_IN_MEMORY is no longer read by dynamodb/server.py"
+
+
+def _dynamodb_local_layout() -> None:
+    packages = importlib.import_module("localstack.services.dynamodb.packages")
+    installer = packages.DynamoDBLocalPackageInstaller()
+    assert installer.version == "2", f"DynamoDB Local package version {installer.version!r} (we install into 2/)"
+    assert installer.java_version == "21", f"java {installer.java_version!r} (we link lib/java/21)"
+    assert Path(installer._get_install_marker_path("/x")).name == "DynamoDBLocal.jar"
+    assert "ddb-local-loader-0.1.jar" in inspect.getsource(installer.get_ddb_agent_jar_path)
+
+
+def _filesystem_layout() -> None:
+    """With OVERRIDE_IN_DOCKER=0 and FILESYSTEM_ROOT set (as host mode starts it), lib is ours."""
+    config = importlib.import_module("localstack.config")
+    root = os.environ.get("FILESYSTEM_ROOT")
+    assert root and os.environ.get("OVERRIDE_IN_DOCKER") == "0", "run with host mode's environment"
+    assert not config.is_in_docker, "OVERRIDE_IN_DOCKER=0 no longer makes LocalStack run as on a host"
+    assert Path(config.dirs.var_libs) == Path(root) / "var" / "lib" / "localstack" / "lib", config.dirs.var_libs
+
+
+def _catalog_cache_name() -> None:
+    source = inspect.getsource(importlib.import_module("localstack.aws.spec"))
+    assert 'f"service-catalog-' in source, "the service catalog cache is no longer service-catalog-* (aws/spec.py)"
+
+
+def _entry_module() -> None:
+    importlib.import_module("localstack.runtime.main")
+
+
+CHECKS: dict[str, Check] = {
+    "RuntimeExecutor ABC (runtime_executor.py)": _executor_abc,
+    "RuntimeExecutorPlugin.namespace (plugins.py)": _plugin_namespace,
+    "harness executor entry point seen by plux": _executor_registered,
+    "InvocationResult fields (lambda_models.py)": _invocation_result,
+    "FunctionVersion / S3Code / LayerVersion fields (lambda_models.py)": _function_version,
+    "localstack.config settings the harness sets": _config_names,
+    "DynamoDB Local install layout (dynamodb/packages.py)": _dynamodb_local_layout,
+    "FILESYSTEM_ROOT layout (config.dirs.var_libs)": _filesystem_layout,
+    "service catalog cache name (aws/spec.py)": _catalog_cache_name,
+    "entry module localstack.runtime.main": _entry_module,
+}
+
+
+def broken() -> dict[str, str]:
+    """Each check that fails, with why."""
+    problems: dict[str, str] = {}
+    for name, check in CHECKS.items():
+        try:
+            check()
+        except Exception as exc:  # each check's own failure is the report
+            problems[name] = f"{type(exc).__name__}: {exc}"
+    return problems
+
+
+def main() -> int:
+    problems = broken()
+    for name, why in problems.items():
+        print(json.dumps({"name": name, "problem": why}))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

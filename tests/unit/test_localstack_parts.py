@@ -1,0 +1,145 @@
+"""Pure parts of the LocalStack target: template split, container and host settings, invocation feed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.errors import ConfigurationError
+from harness.provisioning.errors import ProvisioningError
+from harness.provisioning.split import split_template
+from harness.provisioning.template import Template
+from harness.settings import HarnessSettings
+from harness.targets.localstack.container import choose_mode, container_config
+from harness.targets.localstack.deploy import is_side_type, template_body
+from harness.targets.localstack.feed import InvocationFeed
+from harness.targets.localstack.install import PINS, LocalStackInstall, venv_key
+from harness.targets.localstack.server import HostConfig, host_environment
+
+FN = {"Type": "AWS::Lambda::Function", "Properties": {
+    "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+    "Environment": {"Variables": {"POOL": {"Ref": "Pool"}, "POOL_ARN": {"Fn::GetAtt": ["Pool", "Arn"]},
+                                  "URL": {"Fn::Sub": "https://${Api}.example/${Pool.ProviderName}"}}}}}
+
+
+def _template(extra: dict[str, Any] | None = None) -> Template:
+    resources: dict[str, Any] = {
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {}},
+        "Pool": {"Type": "AWS::Cognito::UserPool", "Properties": {}},
+        "Api": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"Name": "api"}},
+        "Fn": FN,
+        "Integration": {"Type": "AWS::ApiGatewayV2::Integration", "Properties": {
+            "ApiId": {"Ref": "Api"}, "IntegrationUri": {"Fn::GetAtt": ["Fn", "Arn"]}}},
+        "Permission": {"Type": "AWS::Lambda::Permission", "Properties": {
+            "FunctionName": {"Ref": "Fn"}, "SourceArn": {"Fn::Sub": "arn:aws:execute-api:::${Api}/*"}}},
+    }
+    resources.update(extra or {})
+    return Template.from_dict({"Resources": resources, "Outputs": {
+        "FnName": {"Value": {"Ref": "Fn"}}, "PoolId": {"Value": {"Ref": "Pool"}},
+        "Url": {"Value": {"Fn::Sub": "https://${Api}/${Fn}"}}}}, source="t.json")
+
+
+def test_split_puts_side_resources_before_and_after_the_main_stack() -> None:
+    split = split_template(_template(), is_side_type)
+    assert set(split.before.resources) == {"Pool", "Api"}
+    assert set(split.main.resources) == {"Role", "Fn", "Permission"}
+    assert set(split.after.resources) == {"Integration"}
+    assert split.late is None
+    env = split.main.resources["Fn"]["Properties"]["Environment"]["Variables"]
+    assert env["POOL"] == {"Ref": "SidePoolRef"} and env["POOL_ARN"] == {"Ref": "SidePoolAttArn"}
+    assert env["URL"] == {"Fn::Sub": "https://${SideApiRef}.example/${SidePoolAttProviderName}"}
+    assert split.injected["SidePoolAttArn"] == ("Pool", "Arn")
+    assert set(split.injected) <= set(split.main.parameters)
+    # what the side needs from the main stack comes back as outputs
+    assert split.exported["MainFnAttArn"] == ("Fn", "Arn")
+    assert split.main.outputs["MainFnAttArn"] == {"Value": {"Fn::GetAtt": ["Fn", "Arn"]}}
+    assert set(split.after.outputs) == {"PoolId", "Url"} and "FnName" in split.main.outputs
+
+
+def test_main_resources_that_need_after_resources_go_into_a_late_update() -> None:
+    template = _template({"Late": {"Type": "AWS::SSM::Parameter", "Properties": {
+        "Value": {"Ref": "Integration"}, "Type": "String"}}})
+    split = split_template(template, is_side_type)
+    assert "Late" not in split.main.resources
+    assert split.late is not None and set(split.late.resources) == {"Role", "Fn", "Permission", "Late"}
+    assert split.late.resources["Late"]["Properties"]["Value"] == {"Ref": "SideIntegrationRef"}
+    assert split.injected["SideIntegrationRef"] == ("Integration", None)
+
+
+def test_a_true_cycle_across_engines_is_an_error_naming_both_sides() -> None:
+    template = _template({
+        "Late": {"Type": "AWS::SSM::Parameter", "Properties": {"Value": {"Ref": "Integration"}, "Type": "String"}},
+        "Route": {"Type": "AWS::ApiGatewayV2::Route", "Properties": {"Target": {"Ref": "Late"}}},
+    })
+    with pytest.raises(ProvisioningError, match=r"t.json: resource Route needs Late"):
+        split_template(template, is_side_type)
+
+
+def test_template_body_is_a_cloudformation_document() -> None:
+    split = split_template(_template(), is_side_type)
+    body = template_body(split.main)
+    assert body["AWSTemplateFormatVersion"] == "2010-09-09"
+    assert set(body) >= {"Resources", "Parameters", "Outputs"}
+    json.dumps(body)
+
+
+def test_container_config_pins_the_image_binds_loopback_and_passes_the_token() -> None:
+    config = container_config(4599, {"LOCALSTACK_AUTH_TOKEN": "ls-token"})
+    args = config.run_args()
+    assert args[-1] == "localstack/localstack:2026.3.0"
+    assert "127.0.0.1:4599:4566" in args
+    assert "LOCALSTACK_AUTH_TOKEN=ls-token" in args
+    assert "LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC=0.05" in args
+    assert not any(a.startswith("LOCALSTACK_AUTH_TOKEN") for a in container_config(4599, {}).run_args())
+    assert container_config(1, {"HARNESS_LOCALSTACK_IMAGE": "mirror/ls:1"}).image == "mirror/ls:1"
+
+
+def test_mode_is_container_only_where_an_engine_answers() -> None:
+    assert choose_mode("auto", engine_available=False) == "host"
+    assert choose_mode("auto", engine_available=True) == "container"
+    assert choose_mode("host", engine_available=True) == "host"
+    with pytest.raises(ConfigurationError, match="HARNESS_LOCALSTACK_MODE"):
+        HarnessSettings.resolve({"localstack_mode": "podman"})
+
+
+def test_host_environment_has_the_settings_host_mode_needs(tmp_path: Path) -> None:
+    install = LocalStackInstall(tmp_path / "venv/bin/python", tmp_path / "lib", tmp_path / "jdk")
+    config = HostConfig(tmp_path / "root", 4510, 4511, tmp_path / "inv.jsonl", tmp_path / "xdg", tmp_path / "code")
+    env = host_environment(config, install, {"PATH": "/bin", "AWS_SECRET_ACCESS_KEY": "leak"})
+    assert env["OVERRIDE_IN_DOCKER"] == "0" and env["DISABLE_EVENTS"] == "1"
+    assert env["GATEWAY_LISTEN"] == "127.0.0.1:4510" and env["LOCALSTACK_HOST"] == "localhost:4510"
+    assert env["FILESYSTEM_ROOT"] == str(tmp_path / "root") and env["LAMBDA_RUNTIME_EXECUTOR"] == "harness"
+    assert env["PROVIDER_OVERRIDE_DYNAMODBSTREAMS"] == "v2" and env["DYNAMODB_LOCAL_PORT"] == "4511"
+    assert env["PATH"] == "/bin" and "AWS_SECRET_ACCESS_KEY" not in env
+
+
+def test_venv_key_changes_with_pins_and_python() -> None:
+    assert venv_key(PINS, "3.13") == venv_key(PINS, "3.13")
+    assert venv_key(PINS, "3.13") != venv_key(PINS, "3.12")
+    assert venv_key((*PINS, "extra"), "3.13") != venv_key(PINS, "3.13")
+
+
+def test_feed_tracks_running_invocations_and_calls_listeners(tmp_path: Path) -> None:
+    log = tmp_path / "inv.jsonl"
+    feed = InvocationFeed(log)
+    seen: list[tuple[Any, Any]] = []
+    feed.listeners.append(lambda spec, result: seen.append((spec, result)))
+    arn = "arn:aws:lambda:us-east-1:111122223333:function:f:$LATEST"
+    start = {"event": "start", "request_id": "r1", "function_arn": arn, "name": "f", "account_id": "111122223333",
+             "at": 1.0}
+    end = {**start, "event": "end", "at": 2.0, "started_at": 1.0, "duration_ms": 5.0, "cold": True,
+           "init_ms": 90.0, "error": "Sandbox.Timedout", "max_memory_mb": 40, "memory_mb": 128}
+    log.write_text(json.dumps(start) + "\n" + json.dumps(end)[:20])  # the end line is still being written
+    feed.poll()
+    assert feed.in_flight_for("111122223333") == 1 and feed.in_flight_for("999") == 0 and not seen
+    with log.open("a") as out:
+        out.write(json.dumps(end)[20:] + "\n")
+    feed.poll()
+    assert feed.in_flight_for("111122223333") == 0
+    ((spec, result),) = seen
+    assert spec.name == "f" and spec.region == "us-east-1" and spec.account_id == "111122223333"
+    assert result.cold and result.error_type == "Sandbox.Timedout" and result.function_error == "Unhandled"
+    assert feed.last_error("111122223333") > 0 and feed.last_activity("111122223333") > 0
