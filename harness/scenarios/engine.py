@@ -189,6 +189,9 @@ class ScenarioRunner:
             result.status, result.reason = "failed", f"did not settle after the steps: {exc}"
             return
         sqs = account.client("sqs")
+        if account.wiring is None:
+            self._conserve_by_queues(account, result)
+            return
         entered = processed = dead = 0
         lost: list[str] = []
         batches = self.cloud.journal.entries("sqs.batch", account.account_id)
@@ -216,6 +219,32 @@ class ScenarioRunner:
         result.conservation = {"entered": entered, "processed": processed, "dead_lettered": dead, "lost": lost}
         if lost:
             result.status, result.reason = "failed", f"{len(lost)} message(s) lost: {', '.join(lost[:5])}"
+
+
+    def _conserve_by_queues(self, account: Any, result: ScenarioResult) -> None:
+        """Targets that deliver events themselves (LocalStack) keep no journal of batches: the proof
+        is that every queue an event source mapping reads is empty once settled, so each message that
+        entered it was deleted after processing or moved to its DLQ."""
+        sqs = account.client("sqs")
+        dead = 0
+        lost: list[str] = []
+        for mapping in account.client("lambda").list_event_source_mappings().get("EventSourceMappings", []):
+            arn = str(mapping.get("EventSourceArn", ""))
+            if not arn.startswith("arn:aws:sqs:"):
+                continue
+            url = sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"]
+            attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "RedrivePolicy"])["Attributes"]
+            left = int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+            if left:
+                lost.append(f"{arn.rsplit(':', 1)[-1]}: {left} message(s) never processed nor dead-lettered")
+            if attrs.get("RedrivePolicy"):
+                dlq = json.loads(attrs["RedrivePolicy"])["deadLetterTargetArn"].rsplit(":", 1)[-1]
+                dead += len(peek(sqs, sqs.get_queue_url(QueueName=dlq)["QueueUrl"]))
+        result.conservation = {"method": "source queues drained", "entered": None, "processed": None,
+                               "dead_lettered": dead, "lost": lost}
+        if lost:
+            result.status, result.reason = "failed", "; ".join(lost)
 
 
 def _recent_logs(account: Any, trace: list[dict[str, Any]], per_function: int = 15) -> list[str]:
