@@ -129,7 +129,8 @@ class LocalStackInstaller:
 
     # -- the virtualenv ---------------------------------------------------------------------------
     def _ensure_venv(self, progress: Progress) -> Path:
-        version = self._run_capture([self._python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+        version = (f"{sys.version_info[0]}.{sys.version_info[1]}" if self._python == sys.executable else
+                   self._run_capture([self._python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]))
         if tuple(int(x) for x in version.split(".")) < (3, 12):
             raise TargetError(f"LocalStack {LOCALSTACK_VERSION} needs Python 3.12+, but {self._python} is "
                               f"{version}; run the harness from a 3.12+ virtualenv")
@@ -152,7 +153,11 @@ class LocalStackInstaller:
         A folder holding only a ``harness`` link goes on the venv's path (not the whole project, so
         nothing else of it can shadow LocalStack's modules); a dist-info declares the entry point.
         """
-        site = Path(self._run_capture([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]))
+        site_file = python.parent.parent / ".purelib"
+        if not site_file.is_file():
+            site_file.write_text(self._run_capture([str(python), "-c",
+                                                    "import sysconfig; print(sysconfig.get_path('purelib'))"]))
+        site = Path(site_file.read_text().strip())
         path_dir = self.root / "pythonpath"
         path_dir.mkdir(exist_ok=True)
         link = path_dir / "harness"

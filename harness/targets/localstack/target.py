@@ -60,13 +60,14 @@ class LocalStackTarget:
         self._server: LocalStackProcess | LocalStackContainer | None = None
         self._side: Any = None
         self._side_endpoint = ""
+        self._side_error: BaseException | None = None
         self._feed: InvocationFeed | None = None
         self._endpoint: str | None = None
         self._rng = random.Random()
         self.mode = ""
         self.started_in_s = 0.0
         self.poll_interval_s = 0.05
-        self.max_empty_backoff_s = 0.2
+        self.max_empty_backoff_s = 0.05  # 0.2 s doubled SQS -> Lambda latency (411 vs 183 ms p50)
         self.retry_base_delay_s = max(1, round(settings.async_retry_delays_s[0])) if settings.async_retry_delays_s else 1
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -96,11 +97,15 @@ class LocalStackTarget:
         self.mode = choose_mode(self.settings.localstack_mode, self.settings.localstack_mode != "host"
                                 and docker_engine_available(self._environ))
         try:
+            side = threading.Thread(target=self._start_side_services, name="side-services")
+            side.start()  # moto starts while LocalStack boots
             if self.mode == "container":
                 self._start_container()
             else:
                 self._start_host()
-            self._start_side_services()
+            side.join()
+            if self._side_error is not None:
+                raise self._side_error
         except BaseException:
             self.stop()
             raise
@@ -155,6 +160,12 @@ class LocalStackTarget:
         self._endpoint = container.endpoint
 
     def _start_side_services(self) -> None:
+        try:
+            self._start_moto()
+        except BaseException as exc:  # raised again in start()
+            self._side_error = exc
+
+    def _start_moto(self) -> None:
         try:
             from moto.server import ThreadedMotoServer
         except ImportError as exc:
