@@ -6,16 +6,15 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import time
-import urllib.request
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from harness.errors import TargetNotReadyError
+from harness.targets.localstack.server import localstack_healthy
 
 IMAGE = "localstack/localstack:2026.3.0"  # pinned; the same release host mode installs
 MODES = ("auto", "host", "container")
@@ -116,11 +115,7 @@ class LocalStackContainer:
                                   f"its last lines:\n{logs}")
 
     def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.endpoint}/_localstack/health", timeout=2) as resp:
-                return bool(resp.status == 200 and json.load(resp).get("services"))
-        except (OSError, ValueError):
-            return False
+        return localstack_healthy(self.endpoint)
 
     def stop(self) -> None:
         if self._started:

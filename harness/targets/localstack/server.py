@@ -124,6 +124,15 @@ def keep_catalog(root: Path, shared_cache: Path) -> None:
             os.replace(staging, shared_cache / item.name)
 
 
+def localstack_healthy(endpoint: str) -> bool:
+    """True when LocalStack at ``endpoint`` answers its health route with its services."""
+    try:
+        with urllib.request.urlopen(f"{endpoint}/_localstack/health", timeout=2) as resp:
+            return bool(resp.status == 200 and json.load(resp).get("services"))
+    except (OSError, ValueError):
+        return False
+
+
 def _die_with_parent() -> None:  # in the child, between fork and exec
     if sys.platform.startswith("linux"):
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
@@ -169,11 +178,7 @@ class LocalStackProcess:
                                   f"within {timeout:g} s; see {self.log_path}")
 
     def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.config.endpoint}/_localstack/health", timeout=2) as resp:
-                return bool(resp.status == 200 and json.load(resp).get("services"))
-        except (OSError, ValueError):
-            return False
+        return localstack_healthy(self.config.endpoint)
 
     @property
     def pid(self) -> int | None:
