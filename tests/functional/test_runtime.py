@@ -68,8 +68,12 @@ def test_warm_environment_is_reused_and_cold_start_reports_init(account: CloudAc
 def test_code_update_evicts_the_warm_environment(account: CloudAccount, deploy: Any) -> None:
     deploy("versioned", "def handler(e, c):\n    return 'one'\n")
     assert account.invoke("versioned")["Payload"] == "one"
-    account.client("lambda").update_function_code(
+    lam = account.client("lambda")
+    lam.update_function_code(
         FunctionName="versioned", ZipFile=zip_files({"app.py": "def handler(e, c):\n    return 'two'\n"}))
+    wait_until(lambda: lam.get_function_configuration(FunctionName="versioned").get("LastUpdateStatus"),
+               lambda status: status in (None, "Successful"), timeout=30,
+               description="the code update")  # asynchronous on AWS and LocalStack
     assert account.invoke("versioned")["Payload"] == "two"
 
 

@@ -143,6 +143,15 @@ def test_feed_tracks_running_invocations_and_calls_listeners(tmp_path: Path) -> 
     assert spec.name == "f" and spec.region == "us-east-1" and spec.account_id == "111122223333"
     assert result.cold and result.error_type == "Sandbox.Timedout" and result.function_error == "Unhandled"
     assert feed.last_error("111122223333") > 0 and feed.last_activity("111122223333") > 0
+    init = {**start, "request_id": "init-env", "init": True}
+    with log.open("a") as out:
+        out.write(json.dumps(init) + "\n")
+    feed.poll()
+    assert feed.in_flight_for("111122223333") == 1  # a cold start in progress keeps settle waiting
+    with log.open("a") as out:
+        out.write(json.dumps({**init, "event": "end"}) + "\n")
+    feed.poll()
+    assert feed.in_flight_for("111122223333") == 0 and len(seen) == 1  # not reported as an invocation
 
 
 class _Feed:
@@ -164,9 +173,9 @@ def test_settle_quiet_window_covers_poll_backoff_and_async_retries_after_an_erro
     target = LocalStackTarget(HarnessSettings(), {})
     now = time.time()
     target._feed = _Feed(activity=now - 10, error=0.0)  # type: ignore[assignment]
-    assert target._quiet_since("1", called=now) == pytest.approx(now + 0.5)  # quiet counts from the call
+    assert target._quiet_since("1", called=now) == pytest.approx(now + 0.75)  # quiet counts from the call
     target._feed = _Feed(activity=now + 1, error=0.0)  # type: ignore[assignment]
-    assert target._quiet_since("1", called=now) == pytest.approx(now + 1.5)  # and from the last invocation
+    assert target._quiet_since("1", called=now) == pytest.approx(now + 1.75)  # and from the last invocation
     target._feed = _Feed(activity=now, error=now)  # type: ignore[assignment]
     # a failed invocation may be retried 1 s, then 2 s later: wait out 3 base delays
     assert target._quiet_since("1", called=now) == pytest.approx(now + 3 * target.retry_base_delay_s + 0.5)

@@ -112,7 +112,15 @@ class HarnessRuntimeExecutor(RuntimeExecutor):  # type: ignore[misc]
         """Start the process and return once it asked for its first invocation (or failed init)."""
         spec = spec_of(self.function_version, {k: str(v) for k, v in env_vars.items()})
         self._spec = spec
-        self._env = self._boot(spec)
+        # A cold start is work in progress for the account too (settle must not see it as quiet).
+        boot_id = f"init-{self.id}"
+        _Shared.record({"event": "start", "request_id": boot_id, "function_arn": spec.function_arn,
+                        "name": spec.name, "account_id": spec.account_id, "at": time.time(), "init": True})
+        try:
+            self._env = self._boot(spec)
+        finally:
+            _Shared.record({"event": "end", "request_id": boot_id, "function_arn": spec.function_arn,
+                            "name": spec.name, "account_id": spec.account_id, "at": time.time(), "init": True})
 
     def _boot(self, spec: FunctionSpec) -> ExecutionEnvironment:
         config = self.function_version.config

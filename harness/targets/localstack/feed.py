@@ -104,6 +104,8 @@ class InvocationFeed:
             self._running.pop(str(event["request_id"]), None)
             if event.get("error"):
                 self._last_error[account] = time.time()
+            if event.get("init"):
+                return  # an environment's start: activity, not an invocation
         spec, result = spec_and_result(event)
         for listener in list(self.listeners):
             try:
