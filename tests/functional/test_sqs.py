@@ -40,10 +40,14 @@ def test_partial_batch_failure_redelivers_only_failed_items_then_dlq(
         QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": b} for i, b in enumerate(bodies)])
     account.settle(timeout=20)
 
-    batches = sorted(_recorded(account, record_url), key=lambda e: -len(e["Records"]))
-    assert [len(b["Records"]) for b in batches] == [10, 2]
-    assert sorted(r["body"] for r in batches[1]["Records"]) == ["fail-2", "fail-7"]
-    assert [r["attributes"]["ApproximateReceiveCount"] for r in batches[1]["Records"]] == ["2", "2"]
+    # AWS may split a batch (so does LocalStack): what is fixed is who comes back, and how often.
+    records = [r for batch in _recorded(account, record_url) for r in batch["Records"]]
+    by_count: dict[str, list[str]] = {}
+    for r in records:
+        by_count.setdefault(r["attributes"]["ApproximateReceiveCount"], []).append(r["body"])
+    assert sorted(by_count.pop("1")) == sorted(bodies)
+    assert sorted(by_count.pop("2")) == ["fail-2", "fail-7"]
+    assert by_count == {}
     assert sorted(m["Body"] for m in drain(account, dlq_url)) == ["fail-2", "fail-7"]
     attrs = account.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert attrs["ApproximateNumberOfMessages"] == "0"

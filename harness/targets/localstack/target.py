@@ -273,7 +273,8 @@ class LocalStackTarget:
         mappings = lam.list_event_source_mappings().get("EventSourceMappings", [])
         for mapping in mappings:
             arn = str(mapping.get("EventSourceArn", ""))
-            if not arn.startswith("arn:aws:sqs:") or mapping.get("State") not in ("Enabled", "Enabling"):
+            # A mapping still Creating will deliver what is queued: that is pending work too.
+            if not arn.startswith("arn:aws:sqs:") or mapping.get("State") in ("Disabled", "Disabling", "Deleting"):
                 continue
             url = sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1], QueueOwnerAWSAccountId=arn.split(":")[4])
             attrs = sqs.get_queue_attributes(
