@@ -1,0 +1,1 @@
+"""The LocalStack target (host mode without Docker, or its container); see target.py."""
