@@ -179,3 +179,60 @@ def test_settle_quiet_window_covers_poll_backoff_and_async_retries_after_an_erro
     target._feed = _Feed(activity=now, error=now)  # type: ignore[assignment]
     # a failed invocation may be retried 1 s, then 2 s later: wait out 3 base delays
     assert target._quiet_since("1", called=now) == pytest.approx(now + 3 * target.retry_base_delay_s + 0.5)
+
+
+class _FlakyCfn:
+    """A CloudFormation whose first create fails the way LocalStack's engine does under load."""
+
+    def __init__(self, reason: str) -> None:
+        self.creates = 0
+        self.deleted = False
+        self.reason = reason
+
+    def create_stack(self, **kwargs: Any) -> None:
+        self.creates += 1
+        self.deleted = False
+
+    def describe_stacks(self, StackName: str) -> dict[str, Any]:
+        if self.deleted:
+            return {"Stacks": [{"StackStatus": "DELETE_COMPLETE"}]}
+        status = "CREATE_FAILED" if self.creates == 1 else "CREATE_COMPLETE"
+        return {"Stacks": [{"StackStatus": status, "Outputs": [{"OutputKey": "FnName", "OutputValue": "fn-1"}]}]}
+
+    def describe_stack_events(self, StackName: str) -> dict[str, Any]:
+        return {"StackEvents": [{"LogicalResourceId": "Mapping", "ResourceType": "AWS::Lambda::EventSourceMapping",
+                                 "ResourceStatus": "CREATE_FAILED", "ResourceStatusReason": self.reason}]}
+
+    def delete_stack(self, StackName: str) -> None:
+        self.deleted = True
+
+    def describe_stack_resources(self, StackName: str) -> dict[str, Any]:
+        return {"StackResources": [{"LogicalResourceId": "Fn", "PhysicalResourceId": "fn-1",
+                                    "ResourceType": "AWS::Lambda::Function"}]}
+
+
+def _hybrid(cfn: _FlakyCfn) -> Any:
+    from types import SimpleNamespace
+
+    from harness.targets.localstack.deploy import HybridDeployer
+
+    account = SimpleNamespace(scope=SimpleNamespace(account_id="111122223333", region="us-east-1"),
+                              client=lambda service: cfn)
+    return HybridDeployer(account, timeout_s=5)
+
+
+def test_a_localstack_create_conflict_is_retried_once_with_a_new_stack() -> None:
+    cfn = _FlakyCfn("ResourceConflictException: An event source mapping ... already exists")
+    split = split_template(Template.from_dict({"Resources": {"Fn": {"Type": "AWS::Lambda::Function"}}}), is_side_type)
+    states, outputs = _hybrid(cfn)._deploy_main(split.main, split, "S", {}, None)
+    assert cfn.creates == 2 and states["Fn"].physical_id == "fn-1" and outputs == {"FnName": "fn-1"}
+
+
+def test_other_create_failures_are_reported_with_the_resource_and_reason() -> None:
+    from harness.provisioning.deployer import DeploymentFailedError
+
+    cfn = _FlakyCfn("Invalid runtime python2.7")
+    split = split_template(Template.from_dict({"Resources": {"Fn": {"Type": "AWS::Lambda::Function"}}}), is_side_type)
+    with pytest.raises(DeploymentFailedError, match=r"Mapping \(AWS::Lambda::EventSourceMapping\): Invalid runtime"):
+        _hybrid(cfn)._deploy_main(split.main, split, "S", {}, None)
+    assert cfn.creates == 1

@@ -9,6 +9,7 @@ LocalStack's CloudFormation. ``harness.provisioning.split`` decides who creates 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -22,6 +23,7 @@ from harness.provisioning.split import TemplateSplit, split_template
 from harness.provisioning.template import Template
 from harness.waiting import wait_until
 
+LOG = logging.getLogger(__name__)
 SIDE_TYPE_PREFIXES = ("AWS::ApiGatewayV2::", "AWS::Cognito::")
 _CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 _DONE = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
@@ -100,12 +102,25 @@ class HybridDeployer:
                 "Capabilities": _CAPABILITIES}
         states = previous.resources if isinstance(previous, StackRecord) else previous or {}
         exists = any(not is_side_type(s.type_name) for s in states.values())
-        try:
-            cfn.update_stack(**args) if exists else cfn.create_stack(**args)
-        except ClientError as exc:
-            if "No updates are to be performed" not in str(exc):
-                raise
-        stack = self._wait(cfn, stack_name)
+        for attempt in (1, 2):
+            try:
+                cfn.update_stack(**args) if exists else cfn.create_stack(**args)
+            except ClientError as exc:
+                if "No updates are to be performed" not in str(exc):
+                    raise
+            try:
+                stack = self._wait(cfn, stack_name)
+                break
+            except DeploymentFailedError as exc:
+                # LocalStack's engine sometimes runs a resource's create twice under load (seen with
+                # event source mappings: "ResourceConflictException ... already exists"). A new
+                # attempt gets new physical names, so it does not conflict again.
+                if exists or attempt == 2 or not _transient(str(exc)):
+                    raise
+                LOG.warning("retrying stack %s once after a LocalStack conflict: %s", stack_name, exc)
+                cfn.delete_stack(StackName=stack_name)
+                wait_until(lambda: _gone(cfn, stack_name), timeout=self.timeout_s, interval=0.2,
+                           description=f"deleting failed stack {stack_name}")
         outputs = {o["OutputKey"]: o.get("OutputValue") for o in stack.get("Outputs", [])}
         result: dict[str, ResourceState] = {}
         for item in cfn.describe_stack_resources(StackName=stack_name)["StackResources"]:
@@ -157,6 +172,10 @@ class HybridDeployer:
         except (ClientError, WaitTimeoutError) as exc:
             failed.append(f"stack {record.name}: {exc}")
         return failed
+
+
+def _transient(reason: str) -> bool:
+    return "ResourceConflictException" in reason or "already exists" in reason
 
 
 def _gone(cfn: Any, name: str) -> bool:

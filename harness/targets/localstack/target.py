@@ -209,14 +209,15 @@ class LocalStackTarget:
         if self._endpoint is None or self._server is None:
             return
         lam = scope.client("lambda")
-        try:
-            for mapping in lam.list_event_source_mappings().get("EventSourceMappings", []):
-                lam.delete_event_source_mapping(UUID=mapping["UUID"])
-            for page in lam.get_paginator("list_functions").paginate():
-                for function in page.get("Functions", []):
-                    lam.delete_function(FunctionName=function["FunctionName"])
-        except Exception:  # cleanup: a failure here must not hide the test's own result
-            LOG.warning("cleaning up account %s on LocalStack failed", scope.account_id, exc_info=True)
+        deletions = [(lam.delete_event_source_mapping, {"UUID": m["UUID"]})
+                     for m in _all(lam, "list_event_source_mappings", "EventSourceMappings")]
+        deletions += [(lam.delete_function, {"FunctionName": f["FunctionName"]})
+                      for f in _all(lam, "list_functions", "Functions")]
+        for delete, kwargs in deletions:
+            try:
+                delete(**kwargs)
+            except Exception as exc:  # cleanup: one already gone must not stop the rest
+                LOG.debug("cleaning up %s in account %s: %s", kwargs, scope.account_id, exc)
 
     def deployer(self, account: Any) -> HybridDeployer:
         return HybridDeployer(account)
@@ -289,6 +290,14 @@ class LocalStackTarget:
     def versions(self) -> dict[str, str]:
         return {"localstack": LOCALSTACK_VERSION, "mode": self.mode, "boto3": version("boto3"),
                 "python": sys.version.split()[0]}
+
+
+def _all(client: Any, operation: str, key: str) -> list[dict[str, Any]]:
+    try:
+        return [item for page in client.get_paginator(operation).paginate() for item in page.get(key, [])]
+    except Exception:  # cleanup only
+        LOG.debug("listing %s failed", operation, exc_info=True)
+        return []
 
 
 def _progress(message: str) -> None:
