@@ -79,7 +79,7 @@ class AccountScope:
         if self.endpoint_url:
             env["AWS_ENDPOINT_URL"] = self.endpoint_url
         for service, url in self.service_endpoints.items():
-            env[f"AWS_ENDPOINT_URL_{service.upper().replace('-', '_')}"] = url
+            env[service_endpoint_variable(self.session, service)] = url
         return env
 
 
@@ -89,6 +89,13 @@ class InvocationSource(Protocol):
     listeners: list[ResultListener]
 
     def in_flight_for(self, account_id: str) -> int: ...
+
+
+def service_endpoint_variable(session: boto3.session.Session, service: str) -> str:
+    """The SDKs' per-service endpoint variable: named from the service id, not the client name
+    (``cognito-idp`` -> ``AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER``)."""
+    service_id = str(session._session.get_service_model(service).service_id)
+    return "AWS_ENDPOINT_URL_" + service_id.upper().replace(" ", "_").replace("-", "_")
 
 
 @runtime_checkable

@@ -236,3 +236,19 @@ def test_other_create_failures_are_reported_with_the_resource_and_reason() -> No
     with pytest.raises(DeploymentFailedError, match=r"Mapping \(AWS::Lambda::EventSourceMapping\): Invalid runtime"):
         _hybrid(cfn)._deploy_main(split.main, split, "S", {}, None)
     assert cfn.creates == 1
+
+
+def test_env_file_names_per_service_endpoints_as_the_sdks_read_them() -> None:
+    import boto3
+
+    from harness.targets.base import AccountScope
+
+    session = boto3.session.Session(aws_access_key_id="111122223333", aws_secret_access_key="test",
+                                    region_name="us-east-1")
+    scope = AccountScope("111122223333", "us-east-1", "http://127.0.0.1:1", session,
+                         service_endpoints={"cognito-idp": "http://127.0.0.1:2", "apigatewayv2": "http://127.0.0.1:2"})
+    env = scope.client_environment()
+    assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:1"
+    assert env["AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"] == "http://127.0.0.1:2"
+    assert env["AWS_ENDPOINT_URL_APIGATEWAYV2"] == "http://127.0.0.1:2"
+    assert scope.endpoint_for("cognito-idp") == "http://127.0.0.1:2" and scope.endpoint_for("sqs") == "http://127.0.0.1:1"
