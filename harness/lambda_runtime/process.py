@@ -21,7 +21,7 @@ LOG = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
+def die_with_parent() -> None:  # runs in the child between fork and exec
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -56,7 +56,7 @@ class ProcessSpawner:
             "stdout": subprocess.PIPE,
             "stderr": subprocess.STDOUT,
             "start_new_session": True,
-            "preexec_fn": _die_with_parent,
+            "preexec_fn": die_with_parent,
             "bufsize": 0,
         }
         self._requests.put((future, kwargs))

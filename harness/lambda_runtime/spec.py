@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 LOG_TAIL_BYTES = 4096
+# Host variables an interpreter needs in an execution environment; nothing else of the host leaks in.
+HOST_VARIABLES = ("PATH", "LANG", "LC_ALL", "HOME", "SSL_CERT_FILE", "PYENV_ROOT")
 
 
 @dataclass(frozen=True)

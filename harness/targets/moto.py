@@ -22,14 +22,13 @@ import boto3
 from harness.errors import TargetError, TargetNotReadyError, WaitTimeoutError
 from harness.lambda_runtime.code import CodeStore, InterpreterResolver
 from harness.lambda_runtime.pool import ProcessRuntime
-from harness.lambda_runtime.spec import Credentials, FunctionSpec
+from harness.lambda_runtime.spec import HOST_VARIABLES, Credentials, FunctionSpec
 from harness.provisioning.deployer import StackDeployer
 from harness.settings import HarnessSettings
 from harness.targets.base import AccountScope, TargetHooks
 from harness.waiting import wait_until
 
 LOG = logging.getLogger(__name__)
-_HOST_VARIABLES = ("PATH", "LANG", "LC_ALL", "HOME", "SSL_CERT_FILE", "PYENV_ROOT")
 MOTO_DEFAULT_ACCOUNT = "123456789012"
 
 
@@ -96,7 +95,7 @@ class MotoTarget:
         host, port = self._server.get_host_and_port()
         self._endpoint = f"http://{host}:{port}"
         self._wait_ready()
-        base_env = {k: v for k, v in self._environ.items() if k in _HOST_VARIABLES}
+        base_env = {k: v for k, v in self._environ.items() if k in HOST_VARIABLES}
         self._runtime = ProcessRuntime(
             code_store=CodeStore(self.settings.state_dir / "lambda"),
             interpreters=InterpreterResolver(self.settings.interpreters, self._environ),

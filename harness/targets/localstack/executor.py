@@ -35,6 +35,7 @@ from harness.lambda_runtime.code import InterpreterResolver, python_version_of
 from harness.lambda_runtime.environment import ExecutionEnvironment, LaunchConfig
 from harness.lambda_runtime.process import ProcessSpawner
 from harness.lambda_runtime.spec import (
+    HOST_VARIABLES,
     Credentials,
     FunctionSpec,
     InvocationRequest,
@@ -44,7 +45,6 @@ from harness.lambda_runtime.spec import (
 )
 
 LOG = logging.getLogger(__name__)
-_HOST_VARIABLES = ("PATH", "LANG", "LC_ALL", "HOME", "SSL_CERT_FILE", "PYENV_ROOT")
 _LOCALSTACK_VARIABLES = ("LOCALSTACK_HOSTNAME", "EDGE_PORT", "LOCALSTACK_RUNTIME_ID",
                          "LOCALSTACK_RUNTIME_ENDPOINT", "LOCALSTACK_FUNCTION_ACCOUNT_ID")
 
@@ -131,7 +131,7 @@ class HarnessRuntimeExecutor(RuntimeExecutor):  # type: ignore[misc]
             layer_paths.extend(layer_python_paths(str(_stored(layer.code)), version))
         env = ExecutionEnvironment(spec, _Shared.spawner(), environment_id=self.id)
         variables = dict(spec.environment)
-        base = {k: os.environ[k] for k in _HOST_VARIABLES if k in os.environ}
+        base = {k: os.environ[k] for k in HOST_VARIABLES if k in os.environ}
         base.update({k: variables[k] for k in _LOCALSTACK_VARIABLES if k in variables})
         launch_env = build_environment(
             spec, runtime_api=env.runtime_api, endpoint_url=variables.get("AWS_ENDPOINT_URL", ""),

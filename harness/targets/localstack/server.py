@@ -6,14 +6,12 @@ The settings are those of ``shared/notes/localstack.md``; each one is explained 
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -23,9 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import TargetNotReadyError
+from harness.lambda_runtime.process import die_with_parent
+from harness.lambda_runtime.spec import HOST_VARIABLES
 from harness.targets.localstack.install import EXECUTOR_NAME, LocalStackInstall
 
-_HOST_VARIABLES = ("PATH", "LANG", "LC_ALL", "HOME", "PYENV_ROOT", "SSL_CERT_FILE", "HARNESS_INTERPRETERS")
+_HOST_VARIABLES = (*HOST_VARIABLES, "HARNESS_INTERPRETERS")  # and the executor's interpreter map
 # What LocalStack builds on a first start and can reuse: the service catalog (~4 s) and the
 # self-signed certificate; kept across state folders.
 WARM_CACHE_GLOBS = ("service-catalog-*", "server.test.pem*")
@@ -145,11 +145,6 @@ def localstack_healthy(endpoint: str) -> bool:
         return False
 
 
-def _die_with_parent() -> None:  # in the child, between fork and exec
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
 class LocalStackProcess:
     """One LocalStack process; ``start`` waits for health, ``stop`` leaves nothing running."""
 
@@ -174,7 +169,7 @@ class LocalStackProcess:
             self._proc = subprocess.Popen(
                 [str(self.install.python), "-m", "localstack.runtime.main"], env=self._env,
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(self.config.root),
-                start_new_session=True, preexec_fn=_die_with_parent,
+                start_new_session=True, preexec_fn=die_with_parent,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
