@@ -11,18 +11,23 @@ from typing import Any
 
 from bench.metrics import percentile
 from harness.cloud import CloudAccount, LocalCloud
+from harness.deployed import DeployedApp, deploy_app
 from harness.project import load_app_source
-from harness.provisioning import StackRecord, deploy_app
+from harness.provisioning import StackRecord
 from harness.settings import HarnessSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 INVOICE = b"vendor: ACME Ltd\ndate: 2026-01-02\ntotal: 120.00\n"
 
 
-def _deploy(account: CloudAccount, settings: HarnessSettings) -> StackRecord:
+def _deploy_app(account: CloudAccount, settings: HarnessSettings) -> DeployedApp:
     source = load_app_source(ROOT)
     assert source is not None, "no [tool.harness] app in pyproject.toml"
-    return deploy_app(account, source, state_dir=settings.state_dir, cache_dir=settings.cache_dir)
+    return deploy_app(account, source, cache_dir=settings.cache_dir)
+
+
+def _deploy(account: CloudAccount, settings: HarnessSettings) -> StackRecord:
+    return _deploy_app(account, settings).record
 
 
 def provision(cloud: LocalCloud, settings: HarnessSettings, samples: int = 3) -> dict[str, Any]:
@@ -106,15 +111,10 @@ def api_latency(cloud: LocalCloud, settings: HarnessSettings, samples: int = 100
     import json
     import urllib.request
 
-    from harness.gateway import serve_apis
-    from harness.identity import CognitoUsers
-
     account = cloud.open_account()
-    record = _deploy(account, settings)
-    serve_apis(account, record)
-    users = CognitoUsers(account, record.outputs["UserPoolId"], record.outputs["UserPoolClientId"])
-    token = users.token("bench-user")
-    base = record.outputs["ApiUrl"]
+    app = _deploy_app(account, settings)
+    token = app.users().token("bench-user")
+    (base,) = app.api_urls.values()
     request = urllib.request.Request(f"{base}/jobs", method="POST", data=json.dumps(
         {"type": "invoice", "fileName": "a.txt"}).encode(), headers={"Authorization": f"Bearer {token}",
                                                                       "Content-Type": "application/json"})

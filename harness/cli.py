@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from harness.envfile import read_env_file
+from harness.envfile import error_file_for, read_env_file
 from harness.errors import HarnessError, WaitTimeoutError
 from harness.targets.registry import available_targets
 from harness.waiting import wait_until
@@ -48,8 +48,9 @@ def up(target: str, env_file: Path, no_deploy: bool, timeout: float) -> None:
     deadline = time.monotonic() + timeout  # a first deploy synthesizes the CDK app (~15 s)
     while not env_file.exists():
         if proc.poll() is not None:
-            raise click.ClickException(f"the harness exited with status {proc.returncode} before it was "
-                                       f"ready; see {log_path}")
+            error = error_file_for(env_file)
+            reason = error.read_text().strip() if error.is_file() else f"exited with status {proc.returncode}"
+            raise click.ClickException(f"harness up failed: {reason}\n(full log: {log_path})")
         if time.monotonic() > deadline:
             proc.terminate()
             raise click.ClickException(f"the harness was not ready after {timeout:g} s; see {log_path}")
@@ -57,6 +58,11 @@ def up(target: str, env_file: Path, no_deploy: bool, timeout: float) -> None:
     values = read_env_file(env_file)
     click.echo(f"harness up: {target} at {values.get('AWS_ENDPOINT_URL', 'AWS')}, account "
                f"{values['HARNESS_ACCOUNT_ID']} (pid {proc.pid})")
+    for name, value in values.items():
+        if name.startswith("HARNESS_API_URL_"):
+            click.echo(f"API {name.removeprefix('HARNESS_API_URL_')}: {value}")
+    if "HARNESS_STACK_NAME" in values:
+        click.echo(f"stack {values['HARNESS_STACK_NAME']}")
     click.echo(f"use it with: set -a; . {env_file}; set +a")
 
 
@@ -113,6 +119,7 @@ def run(paths: tuple[Path, ...], target: str, report_dir: Path | None, keyword: 
     from rich.progress import Progress
     from rich.table import Table
 
+    from harness.project import project_settings
     from harness.scenarios import ScenarioError, load_scenario, scenario_files
     from harness.scenarios.suite import run_suite, select, write_reports
     from harness.settings import HarnessSettings
@@ -127,7 +134,8 @@ def run(paths: tuple[Path, ...], target: str, report_dir: Path | None, keyword: 
     if not chosen:
         console.print("no scenario selected")
         sys.exit(2)
-    settings = HarnessSettings.resolve(explicit={"target": target}, environ=os.environ)
+    settings = HarnessSettings.resolve(explicit={"target": target}, environ=os.environ,
+                                       ini=project_settings(Path.cwd()))
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"{len(chosen)} scenario(s) on {target}", total=len(chosen))
         results, report = run_suite(chosen, settings, workers=workers,

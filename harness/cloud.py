@@ -18,12 +18,15 @@ from typing import Any
 
 from botocore.config import Config
 
+from harness.accounts import AccountScope
 from harness.errors import HarnessError
+from harness.invocations import AsyncInvocation, TargetHooks
 from harness.journal import Journal
+from harness.provisioning.deployer import Deployer
 from harness.settings import HarnessSettings
-from harness.targets.base import AccountScope, Target, TargetHooks
+from harness.targets.base import Target, TargetCapabilities
 from harness.targets.registry import create_target
-from harness.wiring.async_invoke import AsyncInvocation, AsyncInvoker
+from harness.wiring.async_invoke import AsyncInvoker
 from harness.wiring.manager import EventWiring
 
 LOG = logging.getLogger(__name__)
@@ -48,6 +51,19 @@ class CloudAccount:
     @property
     def account_id(self) -> str:
         return self.scope.account_id
+
+    @property
+    def capabilities(self) -> TargetCapabilities:
+        """What the account's target does by itself (see TargetCapabilities)."""
+        return self.cloud.target.capabilities
+
+    def deployer(self) -> Deployer:
+        """What deploys stacks into this account on its target."""
+        return self.cloud.target.deployer(self, self.scope)
+
+    def client_scope(self) -> AccountScope:
+        """This account as SDKs and tools outside the harness reach it (for env files)."""
+        return self.cloud.target.client_scope(self.scope)
 
     def client(self, service: str) -> Any:
         """A cached boto3 client for ``service`` in this account."""
@@ -153,10 +169,11 @@ class LocalCloud:
         with self._lock:
             self._scopes[scope.account_id] = scope
         wiring = None
-        if self.target.needs_event_pollers:
+        if not self.target.capabilities.delivers_events:
             wiring = EventWiring(
                 scope, self.scope_for, self.journal, self.settings,
                 extra_pending=[lambda: self._pending_work(scope.account_id)],
+                diagnostics=[lambda: self._start_failures(scope.account_id)],
             ).start()
             with self._lock:
                 self._wirings[scope.account_id] = wiring
@@ -172,6 +189,13 @@ class LocalCloud:
         if running:
             pending.append(f"{running} Lambda invocation(s) running")
         return pending
+
+    def _start_failures(self, account_id: str) -> list[str]:
+        runtime = self.target.runtime
+        failures = dict(runtime.setup_failures) if runtime is not None else {}
+        marker = f":{account_id}:function:"
+        return [f"function {arn.rsplit(':', 1)[-1]} could not start: {reason}"
+                for arn, reason in failures.items() if marker in arn]
 
     def stop(self) -> None:
         """Stop pollers, async workers and the target; never raises for cleanup failures."""

@@ -14,11 +14,10 @@ import threading
 from pathlib import Path
 
 from harness.cloud import LocalCloud
-from harness.envfile import write_env_file
-from harness.errors import ConfigurationError
-from harness.gateway import serve_apis
-from harness.project import load_app_source
-from harness.provisioning import deploy_app
+from harness.deployed import deploy_app
+from harness.envfile import error_file_for, write_env_file
+from harness.errors import ConfigurationError, HarnessError
+from harness.project import load_app_source, project_settings
 from harness.settings import HarnessSettings
 
 LOG = logging.getLogger("harness.daemon")
@@ -36,14 +35,12 @@ def run(env_file: Path, settings: HarnessSettings, deploy: bool = True) -> int:
             if source is None:
                 raise ConfigurationError("no [tool.harness] app in ./pyproject.toml to deploy; add one or "
                                          "start with --no-deploy")
-            record = deploy_app(account, source, state_dir=settings.state_dir, cache_dir=settings.cache_dir)
-            serve_apis(account, record)
-            outputs = {f"HARNESS_OUTPUT_{k}": str(v) for k, v in record.outputs.items()}
+            app = deploy_app(account, source, cache_dir=settings.cache_dir)
+            outputs = app.environment()
+            record = app.record
             LOG.info("deployed %s: %d resources in %.2f s", record.name, len(record.resources), record.seconds)
-        external = getattr(cloud.target, "external_scope", None)
-        scope = external(account.scope) if external else account.scope
         values = {
-            **scope.client_environment(),
+            **account.client_scope().client_environment(),
             "HARNESS_TARGET": settings.target,
             "HARNESS_ACCOUNT_ID": account.account_id,
             "HARNESS_PID": str(os.getpid()),
@@ -66,9 +63,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-deploy", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = HarnessSettings.resolve(
-        explicit={"target": args.target, "state_dir": args.state_dir}, environ=os.environ)
-    return run(args.env_file, settings, deploy=not args.no_deploy)
+    error_file = error_file_for(args.env_file)
+    error_file.unlink(missing_ok=True)
+    try:
+        settings = HarnessSettings.resolve(
+            explicit={"target": args.target, "state_dir": args.state_dir}, environ=os.environ,
+            ini=project_settings(Path.cwd()))
+        return run(args.env_file, settings, deploy=not args.no_deploy)
+    except HarnessError as exc:
+        # The CLI that started this process prints the file: the error reaches the user's console.
+        LOG.exception("harness up failed")
+        error_file.parent.mkdir(parents=True, exist_ok=True)
+        error_file.write_text(str(exc))
+        return 2
+
 
 
 if __name__ == "__main__":

@@ -36,3 +36,8 @@ def read_env_file(path: Path) -> dict[str, str]:
             raise ConfigurationError(f"{path}:{number}: expected KEY=VALUE, got {stripped!r}")
         values[key.strip()] = value.strip()
     return values
+
+
+def error_file_for(env_file: Path) -> Path:
+    """Where ``harness up``'s background process leaves the error that stopped it (the CLI prints it)."""
+    return env_file.with_name(f".{env_file.name}.error")

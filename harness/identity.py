@@ -1,7 +1,7 @@
 """Users and tokens of a Cognito user pool on the target, for tests and QA.
 
 Example:
-    users = CognitoUsers(account, outputs["UserPoolId"], outputs["UserPoolClientId"])
+    users = CognitoUsers(account, pool_id, client_id)   # or DeployedApp.users()
     token = users.token("alice", groups=("operators",))
 """
 
@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import secrets
 import threading
-from typing import Any
+
+from harness.accounts import Account
 
 
 class CognitoUsers:
     """Creates named users on first use (with groups) and returns their ID or access tokens."""
 
-    def __init__(self, account: Any, user_pool_id: str, client_id: str) -> None:
+    def __init__(self, account: Account, user_pool_id: str, client_id: str) -> None:
         self._idp = account.client("cognito-idp")
         self.user_pool_id = user_pool_id
         self.client_id = client_id

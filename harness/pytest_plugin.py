@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from harness.cloud import CloudAccount, LocalCloud
+from harness.deployed import DeployedApp, deploy_app
 from harness.errors import HarnessError
-from harness.gateway import serve_apis
-from harness.project import load_app_source
-from harness.provisioning import StackRecord, deploy_app, destroy_app
+from harness.project import load_app_source, project_settings
+from harness.provisioning import StackRecord
 from harness.settings import HarnessSettings
 from harness.targets.registry import available_targets
 
@@ -60,7 +60,8 @@ def _settings(config: pytest.Config) -> HarnessSettings:
             "cache_dir": os.path.join(str(config.rootpath), ".harness", "cache"),
         },
         environ=os.environ,
-        ini={"target": config.getini("harness_target"), "isolation": config.getini("harness_isolation")},
+        ini={**project_settings(config.rootpath),
+             "target": config.getini("harness_target"), "isolation": config.getini("harness_isolation")},
     )
 
 
@@ -122,25 +123,30 @@ def harness_account(
 
 
 @pytest.fixture(scope="session")
-def harness_stack(
+def harness_app(
     pytestconfig: pytest.Config, harness_settings: HarnessSettings,
     _harness_session_account: CloudAccount,
-) -> Iterator[StackRecord]:
-    """The project's app ([tool.harness] in pyproject.toml) deployed once into the session account."""
+) -> Iterator[DeployedApp]:
+    """The project's app ([tool.harness] in pyproject.toml) deployed once into the session account,
+    its APIs served where the target does not serve them."""
     source = load_app_source(pytestconfig.rootpath)
     if source is None:
         pytest.skip("no [tool.harness] app in pyproject.toml to deploy")
-    record = deploy_app(_harness_session_account, source, state_dir=harness_settings.state_dir,
-                        cache_dir=harness_settings.cache_dir)
-    serve_apis(_harness_session_account, record)  # ApiUrl now points at the local gateway
-    yield record
-    destroy_app(_harness_session_account, record)
+    app = deploy_app(_harness_session_account, source, cache_dir=harness_settings.cache_dir)
+    yield app
+    app.destroy()
 
 
 @pytest.fixture(scope="session")
-def harness_outputs(harness_stack: StackRecord) -> dict[str, Any]:
-    """The deployed stack's outputs (DocumentBucket, ApiUrl ...)."""
-    return dict(harness_stack.outputs)
+def harness_stack(harness_app: DeployedApp) -> StackRecord:
+    """The deployed stack's record: resources by logical id, outputs."""
+    return harness_app.record
+
+
+@pytest.fixture(scope="session")
+def harness_outputs(harness_app: DeployedApp) -> dict[str, Any]:
+    """The deployed stack's outputs, API endpoints rewritten to their local URLs."""
+    return harness_app.outputs
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -230,13 +236,17 @@ def scenario_runner(harness_cloud: LocalCloud, harness_settings: HarnessSettings
 
 
 @pytest.fixture(scope="session")
-def user_token(harness_stack: StackRecord, _harness_session_account: CloudAccount) -> Callable[..., str]:
-    """``user_token(name, groups=())``: an ID token of a (created on first use) user of the app's pool."""
-    from harness.identity import CognitoUsers
+def user_token(harness_app: DeployedApp) -> Callable[..., str]:
+    """``user_token(name, groups=(), pool=None)``: an ID token of a user (created on first use) of the
+    app's user pool (found from the stack's resources; ``pool`` names one when there are several)."""
 
-    users = CognitoUsers(_harness_session_account, harness_stack.outputs["UserPoolId"],
-                         harness_stack.outputs["UserPoolClientId"])
-    return lambda name, groups=(): users.token(name, tuple(groups))
+    def token(name: str, groups: tuple[str, ...] = (), pool: str | None = None) -> str:
+        try:
+            return harness_app.users(pool).token(name, tuple(groups))
+        except HarnessError as exc:
+            pytest.fail(str(exc), pytrace=False)
+
+    return token
 
 
 @pytest.fixture

@@ -31,6 +31,8 @@ class HarnessSettings:
     idle_ttl_s: float = 300.0
     init_timeout_s: float = 10.0
     interpreters: Mapping[str, str] = field(default_factory=dict)
+    # A runtime with no interpreter of its version is an error instead of running on the nearest one.
+    strict_runtimes: bool = False
     # Event sources
     poll_interval_s: float = 0.02
     mapping_refresh_s: float = 0.5

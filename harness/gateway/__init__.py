@@ -6,10 +6,12 @@ Example:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from botocore.config import Config
 
+from harness.accounts import Account
 from harness.gateway.auth import JwksCache, jwks_fetcher
 from harness.gateway.model import apis_of
 from harness.gateway.server import HttpApiGateway
@@ -18,9 +20,10 @@ from harness.provisioning.deployer import StackRecord
 __all__ = ["HttpApiGateway", "serve_apis"]
 
 
-def serve_apis(account: Any, record: StackRecord) -> dict[str, HttpApiGateway]:
-    """Start a gateway per HTTP API of ``record`` on 127.0.0.1; outputs naming an API endpoint are
-    rewritten to the local URL. The gateways stop when ``account`` closes."""
+def serve_apis(account: Account, record: StackRecord) -> dict[str, HttpApiGateway]:
+    """Start a gateway per HTTP API of ``record`` on 127.0.0.1; outputs naming an API (its endpoint,
+    an ``execute-api`` URL under it, or its id) are rewritten to the local URL. The gateways stop
+    when ``account`` closes."""
     lam = account.scope.client("lambda", config=Config(read_timeout=960, retries={"max_attempts": 1}))
 
     def invoke(function_arn: str, payload: bytes) -> tuple[bytes, str | None]:
@@ -34,7 +37,22 @@ def serve_apis(account: Any, record: StackRecord) -> dict[str, HttpApiGateway]:
         gateways[api.logical_id] = gateway
         account.on_close(gateway.stop)
         for name, value in list(record.outputs.items()):
-            if api.endpoint and value == api.endpoint:
-                record.outputs[name] = gateway.url
+            record.outputs[name] = local_url(value, api.api_id, api.endpoint, gateway.url)
     return gateways
 
+
+def local_url(value: Any, api_id: str, endpoint: str, url: str) -> Any:
+    """``value`` with the API's public address replaced by the local ``url`` (pure).
+
+    Example:
+        local_url("https://abc.execute-api.us-east-1.amazonaws.com/jobs", "abc", "", "http://127.0.0.1:9")
+        -> "http://127.0.0.1:9/jobs"
+    """
+    if not isinstance(value, str) or not api_id:
+        return value
+    if value == api_id or (endpoint and value == endpoint):
+        return url
+    prefix = re.match(rf"^https?://{re.escape(api_id)}\.execute-api\.[a-z0-9-]+\.amazonaws\.com(?=/|$)", value)
+    if prefix:
+        return url + value[prefix.end():]
+    return value

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from harness.errors import ThrottledError
+from harness.errors import RuntimeSetupError, ThrottledError
 from harness.lambda_runtime.code import CodeStore, InterpreterResolver, python_version_of
 from harness.lambda_runtime.environment import ExecutionEnvironment, LaunchConfig
 from harness.lambda_runtime.process import ProcessSpawner
@@ -23,7 +23,9 @@ from harness.lambda_runtime.spec import (
     FunctionSpec,
     InvocationRequest,
     InvocationResult,
+    ResultListener,
     build_environment,
+    init_failure,
     layer_python_paths,
     log_stream_name,
 )
@@ -32,7 +34,6 @@ LOG = logging.getLogger(__name__)
 
 CredentialsProvider = Callable[[FunctionSpec], Credentials]
 LogSink = Callable[[FunctionSpec, str, str], None]
-ResultListener = Callable[[FunctionSpec, InvocationResult], None]
 
 
 @dataclass(frozen=True)
@@ -82,12 +83,18 @@ class ProcessRuntime:
         self._stopping = threading.Event()
         self._janitor: threading.Thread | None = None
         self.listeners: list[ResultListener] = []
+        self.setup_failures: dict[str, str] = {}  # function ARN -> why its last start failed
 
     def start(self) -> ProcessRuntime:
         self._spawner = ProcessSpawner()
         self._janitor = threading.Thread(target=self._sweep_loop, name="lambda-janitor", daemon=True)
         self._janitor.start()
         return self
+
+    @property
+    def runtime_notes(self) -> dict[str, str]:
+        """Runtimes that run on another Python version than they name, and why (for reports)."""
+        return dict(self._interpreters.notes)
 
     @property
     def in_flight(self) -> int:
@@ -118,9 +125,11 @@ class ProcessRuntime:
     ) -> InvocationResult:
         """Run one invocation; a handler failure is returned as data.
 
+        An environment that cannot be prepared (no interpreter, code that is not a zip) is an init
+        failure, as on AWS: logged to the function's log group and returned as a function error.
+
         Raises:
             ThrottledError: the function's reserved concurrency is in use.
-            RuntimeSetupError: no interpreter, or the code is not a zip.
         """
         spec = package.spec
         env = self._acquire(spec)
@@ -128,19 +137,23 @@ class ProcessRuntime:
             request_id=request_id or str(uuid.uuid4()), payload=payload,
             trace_id=trace_id or _trace_id(),
         )
-        result: InvocationResult | None = None
         try:
             if env is None:
                 env = self._create(package)
             result = env.invoke(request)
+            self.setup_failures.pop(spec.function_arn, None)
+        except RuntimeSetupError as exc:
+            LOG.warning("function %s could not start: %s", spec.name, exc)
+            self.setup_failures[spec.function_arn] = str(exc)
+            result = init_failure(request, spec, str(exc), started_at=time.time())
         finally:
             self._release(spec, env)
-        self._after(spec, env, result)
+        self._after(spec, env.id if env is not None else result.environment_id, result)
         return result
 
-    def _after(self, spec: FunctionSpec, env: ExecutionEnvironment, result: InvocationResult) -> None:
+    def _after(self, spec: FunctionSpec, environment_id: str, result: InvocationResult) -> None:
         if self._log_sink is not None:
-            stream = log_stream_name(datetime.now(UTC), spec.version, env.id)
+            stream = log_stream_name(datetime.now(UTC), spec.version, environment_id)
             try:
                 self._log_sink(spec, stream, result.logs)
             except Exception:  # logs are best effort; the invocation result stands

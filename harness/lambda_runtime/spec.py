@@ -9,7 +9,7 @@ import base64
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -218,3 +218,24 @@ def log_stream_name(now: datetime, version: str, environment_id: str) -> str:
     """`YYYY/MM/DD/[$LATEST]<id>`: one stream per execution environment, as on AWS."""
     day = now.astimezone(UTC)
     return f"{day:%Y/%m/%d}/[{version}]{environment_id}"
+
+
+# Called with every finished invocation (traces, settle counts, scenario timelines).
+ResultListener = Callable[[FunctionSpec, InvocationResult], None]
+
+
+def init_failure(request: InvocationRequest, spec: FunctionSpec, reason: str, *, started_at: float) -> InvocationResult:
+    """An invocation whose execution environment could not start, as Lambda reports an init
+    failure: INIT_REPORT with the error, the message, START/END/REPORT, and a function error (pure)."""
+    error_type = "Runtime.Unknown"
+    logs = "\n".join([
+        f"INIT_REPORT Init Duration: 0.00 ms\tPhase: init\tStatus: error\tError Type: {error_type}",
+        f"[ERROR] {error_type}: {reason}",
+        f"START RequestId: {request.request_id} Version: {spec.version}",
+        f"END RequestId: {request.request_id}",
+        f"REPORT RequestId: {request.request_id}\tDuration: 0.00 ms\tBilled Duration: 1 ms\t"
+        f"Memory Size: {spec.memory_mb} MB\tMax Memory Used: 0 MB\tStatus: error\tError Type: {error_type}",
+    ]) + "\n"
+    payload = json.dumps({"errorMessage": reason, "errorType": error_type, "stackTrace": []}).encode()
+    return InvocationResult(request.request_id, payload, "Unhandled", error_type, logs, 0.0, None, 0,
+                            spec.memory_mb, True, started_at, "init-failed")

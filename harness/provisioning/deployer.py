@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -59,6 +59,17 @@ class StackRecord:
     @classmethod
     def load(cls, path: Path) -> StackRecord | None:
         return cls.from_json(json.loads(path.read_text())) if path.is_file() else None
+
+
+class Deployer(Protocol):
+    """What deploys templates into one account of a target (``Target.deployer``)."""
+
+    def deploy(self, template: Template, *, stack_name: str, parameters: Mapping[str, Any] | None = None,
+               previous: StackRecord | None = None) -> StackRecord:
+        """Create or update the stack; returns the record of what exists."""
+
+    def destroy(self, record: StackRecord) -> list[str]:
+        """Delete the stack's resources; returns what could not be deleted."""
 
 
 class DeploymentFailedError(ProvisioningError):

@@ -42,6 +42,8 @@ def transform_sam(path: Path, *, region: str) -> tuple[Template, list[FileAsset]
     body: dict[str, Any] = {"Resources": copy.deepcopy(dict(raw.resources)), "Transform": raw.transform,
                             "Parameters": dict(raw.parameters), "Conditions": dict(raw.conditions),
                             "Mappings": dict(raw.mappings), "Outputs": dict(raw.outputs)}
+    if raw.globals:
+        body["Globals"] = copy.deepcopy(dict(raw.globals))
     assets = _localise_code(body, path.parent)
     # An explicit session carries the region: the translator would otherwise build a default one.
     translator = Translator(MANAGED_POLICIES, Parser(), boto_session=boto3.session.Session(region_name=region))

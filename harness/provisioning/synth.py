@@ -22,6 +22,7 @@ from pathlib import Path
 
 from harness.provisioning.assets import FileAsset, read_asset_manifest
 from harness.provisioning.errors import ProvisioningError
+from harness.provisioning.layers import LayerSource
 from harness.provisioning.template import Template, load_template
 
 KINDS = ("cdk", "cloudformation", "sam")
@@ -41,6 +42,8 @@ class AppSource:
     # Property values set on every resource of a type for local runs, e.g. a short queue
     # visibility timeout so that redrive to a DLQ takes seconds, not minutes.
     local_overrides: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    # Local stand-ins for other accounts' layers ([tool.harness.layers]), before the built-in ones.
+    layers: tuple[LayerSource, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

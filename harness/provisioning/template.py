@@ -24,6 +24,7 @@ class Template:
     outputs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     transform: Any = None
     source: str = "<template>"
+    globals: Mapping[str, Any] = field(default_factory=dict)  # SAM's Globals section
 
     @classmethod
     def from_dict(cls, body: Mapping[str, Any], source: str = "<template>") -> Template:
@@ -36,7 +37,8 @@ class Template:
                 raise ProvisioningError(f"{source}: resource {logical_id} has no Type")
         return cls(resources=resources, parameters=body.get("Parameters") or {},
                    conditions=body.get("Conditions") or {}, mappings=body.get("Mappings") or {},
-                   outputs=body.get("Outputs") or {}, transform=body.get("Transform"), source=source)
+                   outputs=body.get("Outputs") or {}, transform=body.get("Transform"), source=source,
+                   globals=body.get("Globals") or {})
 
 
 class _CfnLoader(yaml.SafeLoader):

@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.cloud import LocalCloud
+from harness.deployed import deploy_app
 from harness.errors import HarnessError
-from harness.gateway import serve_apis
-from harness.identity import CognitoUsers
-from harness.provisioning import AppSource, deploy_app
+from harness.provisioning import AppSource
 from harness.scenarios.model import Scenario, Step
 from harness.scenarios.steps import STEP_RUNNERS, ExpectationFailed, StepContext, peek
 from harness.scenarios.variables import interpolate
@@ -103,17 +102,10 @@ class ScenarioRunner:
 
     def _prepare(self, account: Any, scenario: Scenario, result: ScenarioResult) -> tuple[StepContext, dict[str, Any]]:
         """Deploy the app into the account, serve its APIs, and build the step context."""
-        resources: dict[str, Any] = {}
-        gateways: dict[str, Any] = {}
-        outputs: dict[str, Any] = {}
-        users = None
+        app = None
         if self.source is not None:
-            record = deploy_app(account, self.source, state_dir=self.settings.state_dir,
-                                cache_dir=self.settings.cache_dir)
-            gateways = serve_apis(account, record)
-            resources, outputs = record.resources, dict(record.outputs)
-            if outputs.get("UserPoolId") and outputs.get("UserPoolClientId"):
-                users = CognitoUsers(account, outputs["UserPoolId"], outputs["UserPoolClientId"])
+            app = deploy_app(account, self.source, cache_dir=self.settings.cache_dir)
+        outputs = app.outputs if app is not None else {}
         run_id = uuid.uuid4().hex[:12]
         now = datetime.now(UTC)
         variables: dict[str, Any] = {
@@ -124,7 +116,7 @@ class ScenarioRunner:
             "tomorrow": (now + timedelta(days=1)).date().isoformat(),
         }
         variables.update(interpolate(dict(scenario.variables), variables))
-        ctx = StepContext(account, resources, gateways, users, Path(scenario.file).parent, actions=result.trace)
+        ctx = StepContext(account, app, Path(scenario.file).parent, actions=result.trace)
         for bus in {interpolate(s.args["bus"], variables) for s in scenario.steps if s.kind == "expect_events"}:
             ctx.probes[bus] = self._probe(account, bus)
         return ctx, variables

@@ -25,7 +25,7 @@ STEPS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "update_item": (("table", "key", "set"), {"table": STRING, "key": OBJECT, "set": OBJECT}),
     "invoke": (("function",), {"function": STRING, "payload": ANY, "async": {"type": "boolean"},
                                "expect": OBJECT, "capture": CAPTURE}),
-    "api": (("method", "path"), {"api": STRING, "user": STRING, "groups": {"type": "array", "items": STRING},
+    "api": (("method", "path"), {"api": STRING, "user": STRING, "pool": STRING, "groups": {"type": "array", "items": STRING},
                                  "token": {"enum": ["none", "expired", "wrong-audience"]},
                                  "method": STRING, "path": STRING, "query": OBJECT, "body": ANY,
                                  "headers": OBJECT, "expect": OBJECT, "capture": CAPTURE}),
@@ -48,7 +48,8 @@ STEPS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
                                            "min": {"type": "integer"}, "errors": {"type": "integer"}}),
     "expect_logs": (("function",), {"function": STRING, "contains": STRING, "correlation_id": STRING,
                                     "min": {"type": "integer"}}),
-    "expect_alarm": (("alarm", "state"), {"alarm": STRING, "state": {"enum": ["OK", "ALARM", "INSUFFICIENT_DATA"]}}),
+    "expect_alarm": (("alarm", "state"), {"alarm": STRING, "state": {"enum": ["OK", "ALARM", "INSUFFICIENT_DATA"]},
+                                         "timeout": NUMBER}),
 }
 EXPECTATIONS = tuple(k for k in STEPS if k.startswith("expect_"))
 

@@ -15,7 +15,10 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from harness.cloud import CloudAccount
+from harness.deployed import DeployedApp
 from harness.errors import HarnessError, WaitTimeoutError
+from harness.provisioning.resources.base import ResourceState
 from harness.scenarios.matchers import differences
 from harness.waiting import wait_until
 
@@ -34,16 +37,25 @@ class ExpectationFailed(HarnessError):
 class StepContext:
     """What steps work with: the account, the deployed stack, users, gateways and the trace."""
 
-    account: Any
-    resources: Mapping[str, Any]   # logical id -> ResourceState
-    gateways: Mapping[str, Any]
-    users: Any
+    account: CloudAccount
+    app: DeployedApp | None
     base_dir: Path
     probes: dict[str, str] = field(default_factory=dict)   # bus name -> probe queue url
     actions: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def resources(self) -> Mapping[str, ResourceState]:
+        """The deployed stack's resources by logical id (none when no app is deployed)."""
+        return self.app.record.resources if self.app is not None else {}
+
     def client(self, service: str) -> Any:
         return self.account.client(service)
+
+    def deployed(self, what: str) -> DeployedApp:
+        """The deployed app, or an error saying that ``what`` needs one."""
+        if self.app is None:
+            raise HarnessError(f"{what} needs a deployed app: add [tool.harness] to pyproject.toml")
+        return self.app
 
     def physical(self, name: str, type_name: str) -> str:
         """A resource's physical id from its physical name, logical id or logical-id prefix."""
@@ -160,19 +172,26 @@ def api(ctx: StepContext, args: Mapping[str, Any]) -> Any:
     import urllib.parse
     import urllib.request
 
-    if not ctx.gateways:
-        raise HarnessError("the stack has no HTTP API to call")
-    gateway = ctx.gateways.get(args.get("api", ""), next(iter(ctx.gateways.values())))
+    app = ctx.deployed("an api step")
+    urls = app.api_urls
+    if not urls:
+        raise HarnessError(f"stack {app.stack_name} has no HTTP API to call")
+    if args.get("api") and args["api"] not in urls:
+        raise HarnessError(f"stack {app.stack_name} has no API {args['api']!r}; its APIs: {', '.join(urls)}")
+    if not args.get("api") and len(urls) > 1:
+        raise HarnessError(f"stack {app.stack_name} has several APIs ({', '.join(urls)}); name one with `api:`")
+    base_url = urls[args["api"]] if args.get("api") else next(iter(urls.values()))
     headers = {str(k): str(v) for k, v in (args.get("headers") or {}).items()}
     mode = args.get("token")
     if args.get("user") and mode != "none":
-        headers["Authorization"] = f"Bearer {ctx.users.token(args['user'], tuple(args.get('groups') or ()))}"
+        users = app.users(args.get("pool"))
+        headers["Authorization"] = f"Bearer {users.token(args['user'], tuple(args.get('groups') or ()))}"
     body = args.get("body")
     data = None if body is None else (body if isinstance(body, str) else json.dumps(body)).encode()
     if data is not None:
         headers.setdefault("Content-Type", "application/json")
     query = "?" + urllib.parse.urlencode(args["query"]) if args.get("query") else ""
-    request = urllib.request.Request(f"{gateway.url}{args['path']}{query}", data=data, method=args["method"],
+    request = urllib.request.Request(f"{base_url.rstrip('/')}{args['path']}{query}", data=data, method=args["method"],
                                      headers=headers)
     try:
         with urllib.request.urlopen(request) as response:
@@ -327,15 +346,27 @@ def expect_logs(ctx: StepContext, args: Mapping[str, Any]) -> Any:
 
 
 def expect_alarm(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    """The alarm's state as CloudWatch reports it. Where the target evaluates alarms itself (AWS),
+    the state is polled until it matches or the timeout passes; elsewhere the harness evaluates
+    SQS-depth alarms from the queues first (emulators publish no metrics)."""
     from harness.wiring.alarms import evaluate_sqs_alarms
 
-    evaluate_sqs_alarms(ctx.account)
     name = ctx.physical(args["alarm"], "AWS::CloudWatch::Alarm")
-    alarms = ctx.client("cloudwatch").describe_alarms(AlarmNames=[name])["MetricAlarms"]
-    state = alarms[0]["StateValue"] if alarms else None
-    if state != args["state"]:
-        raise ExpectationFailed(f"alarm {args['alarm']} is {state}, expected {args['state']}")
-    return {"state": state}
+    cloudwatch = ctx.client("cloudwatch")
+
+    def state() -> str | None:
+        if not ctx.account.capabilities.evaluates_alarms:
+            evaluate_sqs_alarms(ctx.account)
+        alarms = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+        return str(alarms[0]["StateValue"]) if alarms else None
+
+    timeout = float(args.get("timeout", 0 if not ctx.account.capabilities.evaluates_alarms else 600))
+    try:
+        current = wait_until(state, lambda value: value == args["state"], timeout=timeout, interval=1.0,
+                             description=f"alarm {name} to be {args['state']}")
+    except WaitTimeoutError as exc:
+        raise ExpectationFailed(f"alarm {args['alarm']} is {exc.last}, expected {args['state']}") from exc
+    return {"state": current}
 
 
 def _expect(expected: Any, actual: Any, what: str) -> None:

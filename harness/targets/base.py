@@ -1,101 +1,56 @@
-"""The Target protocol: a place AWS APIs answer (an emulator or a real account)."""
+"""The Target protocol: a place AWS APIs answer (an emulator or a real account), and what it can do.
+
+A target *declares* its capabilities (``TargetCapabilities``); callers read the declaration
+instead of probing attributes. The values that cross layers live in neutral modules:
+``harness.accounts`` (AccountScope, Account) and ``harness.invocations`` (hooks, async
+invocations, listeners), so no layer imports upward.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-import boto3
-from botocore.config import Config
+from harness.accounts import AccountScope
+from harness.invocations import InvocationSource, TargetHooks
 
 if TYPE_CHECKING:
-    from harness.lambda_runtime.pool import ProcessRuntime, ResultListener
-    from harness.wiring.async_invoke import AsyncInvocation
+    from harness.lambda_runtime.pool import ProcessRuntime
+    from harness.provisioning.deployer import Deployer
+    from harness.provisioning.resources.base import Clients
 
-AsyncDispatcher = Callable[["AsyncInvocation"], None]
-
-
-@dataclass(frozen=True)
-class TargetHooks:
-    """Callbacks a target calls into the harness: async invocations and mapping changes."""
-
-    on_async_invoke: AsyncDispatcher
-    on_mappings_changed: Callable[[str], None] = lambda account_id: None
+ISOLATION_UNITS = ("account", "stack")
 
 
 @dataclass(frozen=True)
-class AccountScope:
-    """One isolated account on a target, with a way to make clients into it.
+class TargetCapabilities:
+    """What a target does by itself, and so what the harness must add around it.
 
-    Example:
-        sqs = scope.client("sqs")
+    Attributes:
+        delivers_events: runs its own event source mappings, rules and notifications; when False
+            the harness's pollers serve them (and keep the journal conservation is proven from).
+        serves_http_apis: answers HTTP and REST API traffic itself; when False the harness's local
+            gateway serves every API of a deployed stack.
+        accepts_local_overrides: ``[tool.harness.local_overrides]`` may be applied to templates.
+        evaluates_alarms: CloudWatch evaluates alarms from real metrics; when False the harness
+            evaluates SQS-depth alarms itself when a test asks for an alarm's state.
+        reports_invocations: ``invocations`` tells which invocations run and ran.
+        isolation_unit: what one test's isolation costs: a fresh ``account`` or a ``stack``.
+        public_layers: other accounts' published layers (Powertools') resolve; when False the
+            harness stands in local packages for them (``[tool.harness.layers]``).
     """
 
-    account_id: str
-    region: str
-    endpoint_url: str | None
-    session: boto3.session.Session
-    headers: Mapping[str, str] = field(default_factory=dict)
-    # Services some other server answers for this target (LocalStack's side services, say).
-    service_endpoints: Mapping[str, str] = field(default_factory=dict)
+    delivers_events: bool
+    serves_http_apis: bool
+    accepts_local_overrides: bool
+    evaluates_alarms: bool
+    reports_invocations: bool
+    isolation_unit: str = "account"
+    public_layers: bool = False
 
-    def endpoint_for(self, service: str) -> str | None:
-        return self.service_endpoints.get(service, self.endpoint_url)
-
-    def client(self, service: str, *, config: Config | None = None, **kwargs: Any) -> Any:
-        """A boto3 client for ``service`` in this account (explicit session, never the default)."""
-        base = Config(retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=64)
-        client = self.session.client(
-            service,  # type: ignore[call-overload]
-            region_name=self.region,
-            endpoint_url=self.endpoint_for(service),
-            config=base.merge(config) if config else base,
-            **kwargs,
-        )
-        if self.headers:
-            headers = dict(self.headers)
-
-            def _add_headers(request: Any, **_: Any) -> None:
-                for name, value in headers.items():
-                    request.headers[name] = value
-
-            client.meta.events.register("before-sign.*.*", _add_headers)
-        return client
-
-    def client_environment(self) -> dict[str, str]:
-        """Variables that point any SDK or the AWS CLI at this account on the target."""
-        creds = self.session.get_credentials()
-        assert creds is not None, "the scope's session has no credentials"
-        frozen = creds.get_frozen_credentials()
-        env = {
-            "AWS_DEFAULT_REGION": self.region,
-            "AWS_REGION": self.region,
-            "AWS_ACCESS_KEY_ID": str(frozen.access_key),
-            "AWS_SECRET_ACCESS_KEY": str(frozen.secret_key),
-        }
-        if frozen.token:
-            env["AWS_SESSION_TOKEN"] = frozen.token
-        if self.endpoint_url:
-            env["AWS_ENDPOINT_URL"] = self.endpoint_url
-        for service, url in self.service_endpoints.items():
-            env[service_endpoint_variable(self.session, service)] = url
-        return env
-
-
-class InvocationSource(Protocol):
-    """Where the harness learns of Lambda invocations a target ran (for traces and settling)."""
-
-    listeners: list[ResultListener]
-
-    def in_flight_for(self, account_id: str) -> int: ...
-
-
-def service_endpoint_variable(session: boto3.session.Session, service: str) -> str:
-    """The SDKs' per-service endpoint variable: named from the service id, not the client name
-    (``cognito-idp`` -> ``AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER``)."""
-    service_id = str(session._session.get_service_model(service).service_id)
-    return "AWS_ENDPOINT_URL_" + service_id.upper().replace(" ", "_").replace("-", "_")
+    def __post_init__(self) -> None:
+        if self.isolation_unit not in ISOLATION_UNITS:
+            raise ValueError(f"isolation_unit {self.isolation_unit!r} is not one of {ISOLATION_UNITS}")
 
 
 @runtime_checkable
@@ -104,27 +59,24 @@ class Target(Protocol):
 
     name: str
     region: str
+    capabilities: TargetCapabilities
 
     @property
     def endpoint_url(self) -> str | None: ...
 
     @property
     def runtime(self) -> ProcessRuntime | None:
-        """The harness's Lambda runtime when this target runs functions through it."""
+        """The harness's Lambda runtime when this target runs functions through it in-process."""
 
     @property
     def invocations(self) -> InvocationSource | None:
-        """Invocations the target ran, when it can tell (the process runtime, LocalStack's executor)."""
-
-    @property
-    def needs_event_pollers(self) -> bool:
-        """True when the harness must poll event sources itself (the target does not)."""
+        """Invocations the target ran (None unless ``capabilities.reports_invocations``)."""
 
     def settle(self, scope: AccountScope, timeout: float) -> None:
-        """Wait until the target's own event sources are drained (targets without harness pollers)."""
+        """Wait until the target's own event sources are drained (targets that deliver events)."""
 
-    def deployer(self, account: Any) -> Any:
-        """What deploys stacks into ``account`` (``deploy``/``destroy`` as StackDeployer has)."""
+    def deployer(self, clients: Clients, scope: AccountScope) -> Deployer:
+        """What deploys stacks into the account of ``scope`` on this target."""
 
     def start(self, hooks: TargetHooks) -> None: ...
 
@@ -134,6 +86,10 @@ class Target(Protocol):
 
     def open_account(self, account_id: str | None = None) -> AccountScope:
         """An isolated account (a fresh one unless ``account_id`` is given)."""
+
+    def client_scope(self, scope: AccountScope) -> AccountScope:
+        """The same account as processes outside the harness reach it (SDKs, the AWS CLI, the env
+        file): credentials instead of harness-only headers where the target needs them."""
 
     def close_account(self, scope: AccountScope) -> None: ...
 

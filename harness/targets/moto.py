@@ -19,13 +19,16 @@ from typing import Any
 
 import boto3
 
+from harness.accounts import AccountScope
 from harness.errors import TargetError, TargetNotReadyError, WaitTimeoutError
+from harness.invocations import TargetHooks
 from harness.lambda_runtime.code import CodeStore, InterpreterResolver
 from harness.lambda_runtime.pool import ProcessRuntime
 from harness.lambda_runtime.spec import HOST_VARIABLES, Credentials, FunctionSpec
 from harness.provisioning.deployer import StackDeployer
+from harness.provisioning.resources.base import Clients
 from harness.settings import HarnessSettings
-from harness.targets.base import AccountScope, TargetHooks
+from harness.targets.base import TargetCapabilities
 from harness.waiting import wait_until
 
 LOG = logging.getLogger(__name__)
@@ -36,6 +39,8 @@ class MotoTarget:
     """moto in server mode, in-process, with the harness's Lambda runtime plugged in."""
 
     name = "moto"
+    capabilities = TargetCapabilities(delivers_events=False, serves_http_apis=False, accepts_local_overrides=True,
+                                      evaluates_alarms=False, reports_invocations=True)
 
     def __init__(self, settings: HarnessSettings, environ: Mapping[str, str]) -> None:
         self.settings = settings
@@ -62,15 +67,11 @@ class MotoTarget:
     def invocations(self) -> ProcessRuntime | None:
         return self._runtime
 
-    @property
-    def needs_event_pollers(self) -> bool:
-        return True
-
     def settle(self, scope: AccountScope, timeout: float) -> None:
         """Nothing of its own to wait for: the harness's pollers serve moto's event sources."""
 
-    def deployer(self, account: Any) -> StackDeployer:
-        return StackDeployer(account, account_id=account.scope.account_id, region=account.scope.region)
+    def deployer(self, clients: Clients, scope: AccountScope) -> StackDeployer:
+        return StackDeployer(clients, account_id=scope.account_id, region=scope.region)
 
     @property
     def log_path(self) -> str:
@@ -98,7 +99,9 @@ class MotoTarget:
         base_env = {k: v for k, v in self._environ.items() if k in HOST_VARIABLES}
         self._runtime = ProcessRuntime(
             code_store=CodeStore(self.settings.state_dir / "lambda"),
-            interpreters=InterpreterResolver(self.settings.interpreters, self._environ),
+            interpreters=InterpreterResolver(self.settings.interpreters, self._environ,
+                                             cache_dir=self.settings.cache_dir,
+                                             strict=self.settings.strict_runtimes),
             endpoint_url=self._endpoint, credentials=self._credentials_for, base_env=base_env,
             idle_ttl_s=self.settings.idle_ttl_s, init_timeout_s=self.settings.init_timeout_s,
             log_sink=_write_logs,
@@ -169,7 +172,7 @@ class MotoTarget:
         return AccountScope(account, self.region, self._endpoint, session,
                             headers={"x-moto-account-id": account})
 
-    def external_scope(self, scope: AccountScope) -> AccountScope:
+    def client_scope(self, scope: AccountScope) -> AccountScope:
         """The same account, reached by credentials instead of a header (for other processes)."""
         creds = self._assume(scope.account_id, f"arn:aws:iam::{scope.account_id}:role/harness-admin", "harness")
         session = boto3.session.Session(

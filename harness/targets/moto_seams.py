@@ -22,11 +22,10 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.errors import HarnessError, ThrottledError
+from harness.invocations import AsyncDispatcher, AsyncInvocation
 from harness.lambda_runtime.pool import FunctionPackage, ProcessRuntime
 from harness.lambda_runtime.spec import FunctionSpec, InvocationResult, LayerRef
-from harness.targets.base import AsyncDispatcher
 from harness.targets.moto_fixes import install_dynamodb_fixes, install_fixes
-from harness.wiring.async_invoke import AsyncInvocation
 from harness.wiring.eventbridge import build_target_input
 
 LOG = logging.getLogger(__name__)

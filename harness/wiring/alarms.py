@@ -8,7 +8,8 @@ queue's current attributes and sets their state, as CloudWatch would after one p
 from __future__ import annotations
 
 import operator
-from typing import Any
+
+from harness.accounts import Account
 
 METRICS = {
     "ApproximateNumberOfMessagesVisible": "ApproximateNumberOfMessages",
@@ -26,7 +27,7 @@ def breaching(value: float, comparison: str, threshold: float) -> bool:
     return bool(COMPARISONS[comparison](value, threshold))
 
 
-def evaluate_sqs_alarms(account: Any) -> dict[str, str]:
+def evaluate_sqs_alarms(account: Account) -> dict[str, str]:
     """Set every SQS-depth alarm of the account to ALARM or OK; returns the states set."""
     cloudwatch, sqs = account.client("cloudwatch"), account.client("sqs")
     states: dict[str, str] = {}

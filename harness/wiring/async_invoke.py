@@ -15,31 +15,20 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from harness.accounts import ScopeFor
+from harness.invocations import AsyncInvocation
 from harness.journal import Journal
 from harness.wiring.base import INVOKE_CONFIG
-from harness.wiring.destinations import ScopeFor, deliver, invocation_record
+from harness.wiring.destinations import deliver, invocation_record
 
 LOG = logging.getLogger(__name__)
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_AGE_S = 21600
-
-
-@dataclass(frozen=True)
-class AsyncInvocation:
-    """One event queued for asynchronous invocation."""
-
-    account_id: str
-    region: str
-    function_arn: str
-    payload: bytes
-    request_id: str
-    enqueued_at: float = field(default_factory=time.time)
-    attempts: int = 0
 
 
 class AsyncInvoker:

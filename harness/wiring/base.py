@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from harness.accounts import AccountScope, ScopeFor
 from harness.journal import Journal
 from harness.settings import HarnessSettings
-from harness.targets.base import AccountScope
 from harness.wiring.filters import parse_filter_criteria
 
-ScopeFor = Callable[[str], AccountScope]
 # Invocations by the harness itself: a function may run 15 minutes, and a throttle or error is
 # handled by the caller's own retry rules, never by the SDK's.
 INVOKE_CONFIG = Config(read_timeout=960, retries={"max_attempts": 1, "mode": "standard"})

@@ -6,14 +6,12 @@ Record builders are pure; ``deliver`` is the one I/O edge, through the target's 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from harness.accounts import ScopeFor
 from harness.errors import WiringError
-from harness.targets.base import AccountScope
-
-ScopeFor = Callable[[str], AccountScope]
 
 
 def _timestamp(epoch_s: float) -> str:

@@ -8,12 +8,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from harness.errors import HarnessError
+from harness.accounts import AccountScope, ScopeFor
+from harness.errors import HarnessError, WaitTimeoutError
 from harness.journal import Journal
 from harness.settings import HarnessSettings
-from harness.targets.base import AccountScope
 from harness.waiting import wait_until
-from harness.wiring.base import INVOKE_CONFIG, EventPoller, MappingConfig, PollerContext, ScopeFor
+from harness.wiring.base import INVOKE_CONFIG, EventPoller, MappingConfig, PollerContext
 from harness.wiring.registry import create_poller
 
 LOG = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ class EventWiring:
         settings: HarnessSettings,
         *,
         extra_pending: list[PendingProbe] | None = None,
+        diagnostics: list[PendingProbe] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.scope = scope
@@ -44,6 +45,7 @@ class EventWiring:
         self._changed = threading.Event()
         self._stop = threading.Event()
         self._extra = list(extra_pending or [])
+        self._diagnostics = list(diagnostics or [])  # why work may be stuck, told on a timeout
         self._thread = threading.Thread(target=self._loop, name=f"wiring-{scope.account_id}", daemon=True)
 
     def start(self) -> EventWiring:
@@ -142,10 +144,16 @@ class EventWiring:
             self._stop.wait(intervals["current"])
             intervals["current"] = min(intervals["current"] * 1.5, base * 10)
 
-        wait_until(
-            probe, lambda pending: not pending and state["clean"] >= 2, timeout=limit,
-            sleep=pause, description=f"settle of account {self.scope.account_id} (still pending)",
-        )
+        try:
+            wait_until(
+                probe, lambda pending: not pending and state["clean"] >= 2, timeout=limit,
+                sleep=pause, description=f"settle of account {self.scope.account_id} (still pending)",
+            )
+        except WaitTimeoutError as exc:
+            notes = [note for diagnose in self._diagnostics for note in diagnose()]
+            if not notes:
+                raise
+            raise WaitTimeoutError(f"{exc}; " + "; ".join(notes), last=exc.last) from exc
 
     def stop(self) -> None:
         self._stop.set()

@@ -1,4 +1,7 @@
-"""Every registered target and event source honours its protocol (new plugins are tested here)."""
+"""Every registered target and event source declares what it is (new plugins are checked here).
+
+Behaviour on a running target is in test_targets.py; this file needs no target started.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import importlib
 
 import pytest
 
-from harness.targets.base import Target
+from harness.targets.base import TargetCapabilities
 from harness.targets.registry import TARGETS
 from harness.wiring.registry import POLLERS
 
@@ -18,13 +21,10 @@ def _load(entry: str) -> type:
 
 
 @pytest.mark.parametrize("name", sorted(TARGETS))
-def test_targets_implement_the_protocol(name: str) -> None:
+def test_targets_declare_their_name_and_capabilities(name: str) -> None:
     cls = _load(TARGETS[name])
-    for member in ("start", "stop", "healthy", "open_account", "close_account", "versions",
-                   "endpoint_url", "runtime", "needs_event_pollers"):
-        assert hasattr(cls, member), f"{cls.__name__} lacks {member}"
-    assert getattr(cls, "name", None) == name
-    assert Target  # the protocol itself is importable without a target
+    assert cls.name == name  # type: ignore[attr-defined]
+    assert isinstance(cls.capabilities, TargetCapabilities)  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("service", sorted(POLLERS))

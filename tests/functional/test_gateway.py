@@ -16,10 +16,11 @@ import pytest
 from joserfc import jwt
 
 from harness.cloud import CloudAccount, LocalCloud
+from harness.deployed import deploy_app
 from harness.gateway import serve_apis
 from harness.identity import CognitoUsers
 from harness.project import load_app_source
-from harness.provisioning import StackDeployer, StackRecord, deploy_app, destroy_app
+from harness.provisioning import StackDeployer, StackRecord
 from harness.provisioning.template import Template
 from harness.settings import HarnessSettings
 
@@ -31,11 +32,9 @@ def api(harness_cloud: LocalCloud, harness_settings: HarnessSettings) -> Iterato
     source = load_app_source(ROOT)
     assert source is not None
     account = harness_cloud.open_account()
-    record = deploy_app(account, source, state_dir=harness_settings.state_dir, cache_dir=harness_settings.cache_dir)
-    serve_apis(account, record)
-    users = CognitoUsers(account, record.outputs["UserPoolId"], record.outputs["UserPoolClientId"])
-    yield account, record, users
-    destroy_app(account, record)
+    app = deploy_app(account, source, cache_dir=harness_settings.cache_dir)
+    yield account, app.record, app.users()
+    app.destroy()
     account.close()
 
 
@@ -171,19 +170,20 @@ def test_scopes_default_route_and_lambda_errors(account: CloudAccount) -> None:
     assert call("GET", f"{gateway.url}/boom")[:3:2] == (500, {"message": "Internal Server Error"})
     assert call("GET", f"{gateway.url}/bad")[0] == 502
     assert [e["status"] for e in gateway.access_log[-4:]] == [403, 200, 500, 502]
-    destroy_app(account, record)
+    StackDeployer(account, account_id=account.account_id, region=account.scope.region).destroy(record)
 
 
 def test_sam_http_api_openapi_form(account: CloudAccount, harness_settings: HarnessSettings) -> None:
     from harness.provisioning.synth import AppSource
 
     source = AppSource("sam", ROOT / "tests" / "unit" / "sam_http" / "template.yaml", stack="sam-http")
-    record = deploy_app(account, source, state_dir=harness_settings.state_dir, cache_dir=harness_settings.cache_dir)
-    serve_apis(account, record)
-    base = record.outputs["Url"]
+    app = deploy_app(account, source, cache_dir=harness_settings.cache_dir)
+    base = app.outputs["Url"]
+    assert app.api_urls == {"ServerlessHttpApi": app.gateways["ServerlessHttpApi"].url}
+    assert app.environment()["HARNESS_API_URL_ServerlessHttpApi"] == app.gateways["ServerlessHttpApi"].url
     assert base.startswith("http://127.0.0.1:")  # the execute-api URL output now points at the gateway
     status, _, body = call("GET", f"{base}/items/42")
     assert (status, body) == (200, {"route": "GET /items/{id}", "params": {"id": "42"}})
     status, _, body = call("POST", f"{base}/anything")
     assert (status, body["route"]) == (200, "$default")
-    destroy_app(account, record)
+    assert app.destroy() == []

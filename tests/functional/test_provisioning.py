@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from harness.cloud import CloudAccount
+from harness.deployed import deploy_app
 from harness.packaging import zip_files
-from harness.provisioning import StackDeployer, deploy_app, destroy_app
+from harness.provisioning import StackDeployer
 from harness.provisioning.errors import ProvisioningError
 from harness.provisioning.synth import AppSource
 from harness.provisioning.template import Template
@@ -77,14 +78,15 @@ def test_an_invalid_template_creates_nothing(account: CloudAccount) -> None:
 
 def test_sam_app_deploys_and_runs(account: CloudAccount, harness_settings: HarnessSettings) -> None:
     source = AppSource("sam", HERE.parent / "unit" / "sam_app" / "template.yaml", stack="sam-demo")
-    record = deploy_app(account, source, state_dir=harness_settings.state_dir, cache_dir=harness_settings.cache_dir)
+    app = deploy_app(account, source, cache_dir=harness_settings.cache_dir)
+    record = app.record
     worker = record.resources["Worker"].physical_id
     assert account.invoke(worker, {"Records": [{}, {}]})["Payload"] == {"records": 2}
     mappings = account.client("lambda").list_event_source_mappings(FunctionName=worker)["EventSourceMappings"]
     assert [m["BatchSize"] for m in mappings] == [5]
     account.client("sqs").send_message(QueueUrl=record.outputs["InboxUrl"], MessageBody="x")
     account.settle()
-    assert destroy_app(account, record) == []
+    assert app.destroy() == []
 
 
 def test_layer_and_inline_zip_code(account: CloudAccount) -> None:

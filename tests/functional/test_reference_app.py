@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from harness.cloud import CloudAccount, LocalCloud
+from harness.deployed import deploy_app
 from harness.project import load_app_source
-from harness.provisioning import StackRecord, deploy_app, destroy_app
+from harness.provisioning import StackRecord
 from harness.settings import HarnessSettings
 from tests.functional.conftest import drain
 from tests.http_api import http_event
@@ -29,9 +30,9 @@ def app(harness_cloud: LocalCloud, harness_settings: HarnessSettings) -> Iterato
     source = load_app_source(ROOT)
     assert source is not None
     account = harness_cloud.open_account()
-    record = deploy_app(account, source, state_dir=harness_settings.state_dir, cache_dir=harness_settings.cache_dir)
-    yield account, record
-    assert destroy_app(account, record) == []
+    app = deploy_app(account, source, cache_dir=harness_settings.cache_dir)
+    yield account, app.record
+    assert app.destroy() == []
     account.close()
 
 

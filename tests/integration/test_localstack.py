@@ -10,9 +10,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from harness.invocations import TargetHooks
 from harness.packaging import deploy_function
 from harness.settings import HarnessSettings
-from harness.targets.base import TargetHooks
 from harness.targets.localstack.install import LocalStackInstaller
 from harness.targets.localstack.server import HostConfig, free_port, host_environment
 from harness.targets.localstack.target import LocalStackTarget

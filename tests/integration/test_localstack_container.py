@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.invocations import TargetHooks
 from harness.settings import HarnessSettings
-from harness.targets.base import TargetHooks
 from harness.targets.localstack.container import IMAGE, docker_engine_available
 from harness.targets.localstack.target import LocalStackTarget
 

@@ -218,7 +218,7 @@ def _hybrid(cfn: _FlakyCfn) -> Any:
 
     account = SimpleNamespace(scope=SimpleNamespace(account_id="111122223333", region="us-east-1"),
                               client=lambda service: cfn)
-    return HybridDeployer(account, timeout_s=5)
+    return HybridDeployer(account, account.scope, timeout_s=5)
 
 
 def test_a_localstack_create_conflict_is_retried_once_with_a_new_stack() -> None:
@@ -241,7 +241,7 @@ def test_other_create_failures_are_reported_with_the_resource_and_reason() -> No
 def test_env_file_names_per_service_endpoints_as_the_sdks_read_them() -> None:
     import boto3
 
-    from harness.targets.base import AccountScope
+    from harness.accounts import AccountScope
 
     session = boto3.session.Session(aws_access_key_id="111122223333", aws_secret_access_key="test",
                                     region_name="us-east-1")

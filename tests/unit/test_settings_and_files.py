@@ -78,3 +78,38 @@ def test_wait_until_returns_value_or_raises_with_last() -> None:
         wait_until(lambda: "still", lambda v: False, timeout=5, clock=lambda: float(next(ticks)),
                    sleep=lambda _: None, description="the thing")
     assert caught.value.last == "still" and "the thing did not hold after 5 s" in str(caught.value)
+
+
+def test_a_runtime_without_interpreter_is_refused_when_strict(tmp_path: Path) -> None:
+    from harness.lambda_runtime.code import InterpreterResolver
+
+    resolver = InterpreterResolver({}, {"PATH": str(tmp_path), "PYENV_ROOT": str(tmp_path)}, strict=True)
+    with pytest.raises(RuntimeSetupError, match=r"python3\.99 has no Python 3\.99 interpreter.*strict_runtimes"):
+        resolver.resolve("python3.99")
+
+
+def test_a_runtime_without_interpreter_runs_on_the_nearest_with_a_note(tmp_path: Path) -> None:
+    import sys
+
+    from harness.lambda_runtime.code import InterpreterResolver, RuntimeSubstitutionWarning
+
+    resolver = InterpreterResolver({}, {"PATH": str(tmp_path), "PYENV_ROOT": str(tmp_path)})
+    with pytest.warns(RuntimeSubstitutionWarning, match="python3.99"):
+        assert resolver.resolve("python3.99") == sys.executable  # the only Python this environment sees
+    assert "python3.99" in resolver.notes
+
+
+def test_an_environment_that_cannot_start_is_an_init_failure_as_lambda_logs_it() -> None:
+    import json
+
+    from harness.lambda_runtime.spec import FunctionSpec, InvocationRequest, init_failure
+
+    spec = FunctionSpec(function_arn="arn:aws:lambda:us-east-1:111122223333:function:f", name="f",
+                        account_id="111122223333", region="us-east-1", runtime="python3.99",
+                        handler="app.handler", code_sha256="x", role_arn="arn:aws:iam::111122223333:role/r")
+    result = init_failure(InvocationRequest("req-1", b"{}"), spec, "no interpreter", started_at=0.0)
+    assert result.function_error == "Unhandled" and result.error_type == "Runtime.Unknown"
+    assert json.loads(result.payload)["errorMessage"] == "no interpreter"
+    lines = result.logs.splitlines()
+    assert lines[0].startswith("INIT_REPORT") and "Status: error" in lines[0]
+    assert lines[2] == "START RequestId: req-1 Version: $LATEST" and lines[-1].startswith("REPORT RequestId: req-1")

@@ -96,12 +96,37 @@ def as_json(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+# SAM's policy templates make policies without a Version; IAM accepts them (reading them as the
+# 2008-10-17 language), moto refuses anything older than 2012-10-17. The two languages differ only
+# in policy variables (${aws:username} ...), which the local targets do not evaluate: 2012-10-17.
+DEFAULT_POLICY_VERSION = "2012-10-17"
+
+
+def policy_json(document: Any) -> str:
+    """A policy document as IAM's API takes it, given a Version when it has none (pure)."""
+    if isinstance(document, str):
+        document = json.loads(document)
+    if isinstance(document, Mapping) and "Version" not in document:
+        document = {"Version": DEFAULT_POLICY_VERSION, **document}
+    return json.dumps(document)
+
+
+def api_string(value: Any) -> str:
+    """A template value as CloudFormation passes it to a string-typed API field (pure):
+    ``true`` -> "true", ``0.1`` -> "0.1", ``5`` -> "5"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return str(value)
+
+
 def arn_name(arn: str) -> str:
     return arn.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
 
 
 def tags(props: Mapping[str, Any]) -> list[dict[str, str]]:
-    return [{"Key": str(t["Key"]), "Value": str(t["Value"])} for t in props.get("Tags") or []]
+    return [{"Key": api_string(t["Key"]), "Value": api_string(t["Value"])} for t in props.get("Tags") or []]
 
 
 def ignore_missing(error_codes: tuple[str, ...], call: Any, *args: Any, **kwargs: Any) -> None:

@@ -10,8 +10,9 @@ from harness.provisioning.resources.base import (
     HandlerContext,
     ResourceHandler,
     ResourceState,
-    as_json,
+    api_string,
     ignore_missing,
+    policy_json,
     tags,
 )
 from harness.waiting import wait_until
@@ -29,6 +30,10 @@ class FunctionHandler(ResourceHandler):
 
     def _config(self, props: dict[str, Any]) -> dict[str, Any]:
         config = {k: props[k] for k in _FUNCTION_CONFIG if k in props and k != "Architectures"}
+        variables = (config.get("Environment") or {}).get("Variables")
+        if variables:  # CloudFormation passes every value as the string the API wants
+            config["Environment"] = {**config["Environment"],
+                                     "Variables": {str(k): api_string(v) for k, v in variables.items()}}
         for key in ("MemorySize", "Timeout"):
             if key in config:
                 config[key] = int(config[key])
@@ -214,7 +219,7 @@ class RoleHandler(ResourceHandler):
     def create(self, ctx: HandlerContext, logical_id: str, props: dict[str, Any]) -> Created:
         iam = ctx.clients.client("iam")
         name = self.name(ctx, logical_id, props)
-        kwargs: dict[str, Any] = {"RoleName": name, "AssumeRolePolicyDocument": as_json(props["AssumeRolePolicyDocument"])}
+        kwargs: dict[str, Any] = {"RoleName": name, "AssumeRolePolicyDocument": policy_json(props["AssumeRolePolicyDocument"])}
         for key in ("Path", "Description", "PermissionsBoundary"):
             if props.get(key):
                 kwargs[key] = props[key]
@@ -225,7 +230,7 @@ class RoleHandler(ResourceHandler):
             iam.attach_role_policy(RoleName=name, PolicyArn=arn)
         for policy in props.get("Policies") or []:
             iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"],
-                                PolicyDocument=as_json(policy["PolicyDocument"]))
+                                PolicyDocument=policy_json(policy["PolicyDocument"]))
         return Created(name, name, {"Arn": role["Arn"], "RoleId": role["RoleId"]})
 
     def delete(self, ctx: HandlerContext, state: ResourceState) -> None:
@@ -245,7 +250,7 @@ class PolicyHandler(ResourceHandler):
 
     def create(self, ctx: HandlerContext, logical_id: str, props: dict[str, Any]) -> Created:
         iam = ctx.clients.client("iam")
-        document = as_json(props["PolicyDocument"])
+        document = policy_json(props["PolicyDocument"])
         for role in props.get("Roles") or []:
             iam.put_role_policy(RoleName=role, PolicyName=props["PolicyName"], PolicyDocument=document)
         for user in props.get("Users") or []:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets as random_secrets
 import string
+from collections.abc import Mapping
 from typing import Any
 
 from harness.provisioning.errors import ProvisioningError
@@ -52,7 +53,7 @@ class BucketHandler(ResourceHandler):
                 key = {"Queue": "QueueArn", "Topic": "TopicArn", "Function": "LambdaFunctionArn"}[target]
                 name_key = "LambdaFunctionConfigurations" if target == "Function" else source
                 config[name_key] = [{key: i[target], "Events": [i["Event"]],
-                                     **({"Filter": i["Filter"]} if "Filter" in i else {})} for i in items]
+                                     **({"Filter": s3_filter(i["Filter"])} if "Filter" in i else {})} for i in items]
                 if not config[name_key]:
                     del config[name_key]
             s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration=config)
@@ -202,3 +203,12 @@ def generate_secret(spec: dict[str, Any]) -> str:
         data[spec["GenerateStringKey"]] = password
         return json.dumps(data)
     return password
+
+
+def s3_filter(cfn_filter: Mapping[str, Any]) -> dict[str, Any]:
+    """A notification filter in CloudFormation's shape (``S3Key.Rules``) as the S3 API takes it
+    (``Key.FilterRules``); a filter already in the API's shape passes through (pure)."""
+    if "S3Key" not in cfn_filter:
+        return dict(cfn_filter)
+    rules = cfn_filter["S3Key"].get("Rules") or []
+    return {"Key": {"FilterRules": [{"Name": str(r["Name"]), "Value": str(r["Value"])} for r in rules]}}

@@ -16,9 +16,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from harness.accounts import AccountScope
 from harness.errors import WaitTimeoutError
 from harness.provisioning.deployer import DeploymentFailedError, StackDeployer, StackRecord
-from harness.provisioning.resources.base import ResourceState
+from harness.provisioning.resources.base import Clients, ResourceState
 from harness.provisioning.split import TemplateSplit, split_template
 from harness.provisioning.template import Template
 from harness.waiting import wait_until
@@ -50,12 +51,12 @@ def template_body(template: Template) -> dict[str, Any]:
 class HybridDeployer:
     """Deploys one stack into one account of the LocalStack target (see the module docstring)."""
 
-    def __init__(self, account: Any, *, timeout_s: float = 300.0) -> None:
-        self.account = account
-        self.account_id = account.scope.account_id
-        self.region = account.scope.region
+    def __init__(self, clients: Clients, scope: AccountScope, *, timeout_s: float = 300.0) -> None:
+        self.clients = clients
+        self.account_id = scope.account_id
+        self.region = scope.region
         self.timeout_s = timeout_s
-        self._side = StackDeployer(account, account_id=self.account_id, region=self.region)
+        self._side = StackDeployer(clients, account_id=self.account_id, region=self.region)
 
     def deploy(self, template: Template, *, stack_name: str, parameters: Mapping[str, Any] | None = None,
                previous: StackRecord | None = None) -> StackRecord:
@@ -95,7 +96,7 @@ class HybridDeployer:
     def _deploy_main(self, template: Template, split: TemplateSplit, stack_name: str,
                      parameters: Mapping[str, Any], previous: StackRecord | Mapping[str, ResourceState] | None,
                      ) -> tuple[dict[str, ResourceState], dict[str, Any]]:
-        cfn = self.account.client("cloudformation")
+        cfn = self.clients.client("cloudformation")
         args = {"StackName": stack_name, "TemplateBody": json.dumps(template_body(template)),
                 "Parameters": [{"ParameterKey": k, "ParameterValue": _param(v)} for k, v in parameters.items()
                                if k in template.parameters],
@@ -164,7 +165,7 @@ class HybridDeployer:
                            {k: v for k, v in record.resources.items() if is_side_type(v.type_name)},
                            [k for k in record.order if is_side_type(record.resources[k].type_name)])
         failed = self._side.destroy(side)
-        cfn = self.account.client("cloudformation")
+        cfn = self.clients.client("cloudformation")
         try:
             cfn.delete_stack(StackName=record.name)
             wait_until(lambda: _gone(cfn, record.name), timeout=self.timeout_s, interval=0.2,

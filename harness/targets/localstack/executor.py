@@ -70,7 +70,9 @@ class _Shared:
             if cls._interpreters is None:
                 configured = dict(item.split("=", 1) for item in
                                   os.environ.get("HARNESS_INTERPRETERS", "").split(",") if "=" in item)
-                cls._interpreters = InterpreterResolver(configured, os.environ)
+                cache = os.environ.get("HARNESS_RUNTIME_CACHE")
+                cls._interpreters = InterpreterResolver(configured, os.environ, cache_dir=Path(cache) if cache else None,
+                                                        strict=bool(os.environ.get("HARNESS_STRICT_RUNTIMES")))
             return cls._interpreters
 
     @classmethod

@@ -13,8 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.lambda_runtime.pool import ResultListener
-from harness.lambda_runtime.spec import FunctionSpec, InvocationResult
+from harness.lambda_runtime.spec import FunctionSpec, InvocationResult, ResultListener
 
 LOG = logging.getLogger(__name__)
 

@@ -47,6 +47,8 @@ class HostConfig:
     keepalive_ms: int = 300_000
     retry_base_delay_s: int = 1
     init_timeout_s: float = 10.0
+    runtime_cache: Path | None = None  # where runtimes lacking the runtime client get their venvs
+    strict_runtimes: bool = False
 
     @property
     def endpoint(self) -> str:
@@ -88,6 +90,8 @@ def host_environment(config: HostConfig, install: LocalStackInstall, environ: Ma
         "HARNESS_INVOCATION_LOG": str(config.invocation_log),
         "HARNESS_INIT_TIMEOUT_S": f"{config.init_timeout_s:g}",
         "HARNESS_CODE_STORE": str(config.code_store),
+        "HARNESS_RUNTIME_CACHE": str(config.runtime_cache or ""),
+        "HARNESS_STRICT_RUNTIMES": "1" if config.strict_runtimes else "",
         "PYTHONDONTWRITEBYTECODE": "1",
     })
     if install.loopback_shim is not None:

@@ -24,9 +24,12 @@ from typing import Any
 
 import boto3
 
+from harness.accounts import AccountScope
 from harness.errors import TargetError, WaitTimeoutError
+from harness.invocations import TargetHooks
+from harness.provisioning.resources.base import Clients
 from harness.settings import HarnessSettings
-from harness.targets.base import AccountScope, TargetHooks
+from harness.targets.base import TargetCapabilities
 from harness.targets.localstack.container import (
     LocalStackContainer,
     choose_mode,
@@ -52,6 +55,11 @@ class LocalStackTarget:
     """LocalStack in host mode (or its container), plus side services for what it lacks."""
 
     name = "localstack"
+    # LocalStack runs its own mappings, rules and notifications (through the harness's executor);
+    # its free edition has no HTTP APIs, so the local gateway serves them; it publishes no SQS
+    # metrics within a test's time, so the harness evaluates SQS-depth alarms.
+    capabilities = TargetCapabilities(delivers_events=True, serves_http_apis=False, accepts_local_overrides=True,
+                                      evaluates_alarms=False, reports_invocations=True)
 
     def __init__(self, settings: HarnessSettings, environ: Mapping[str, str]) -> None:
         self.settings = settings
@@ -82,10 +90,6 @@ class LocalStackTarget:
     @property
     def invocations(self) -> InvocationFeed | None:
         return self._feed
-
-    @property
-    def needs_event_pollers(self) -> bool:
-        return False  # LocalStack's own event source mappings, rules and notifications deliver
 
     def start(self, hooks: TargetHooks) -> None:
         """Prepare (first use only), start LocalStack and the side services, wait for health.
@@ -126,6 +130,7 @@ class LocalStackTarget:
             keepalive_ms=int(self.settings.idle_ttl_s * 1000),
             retry_base_delay_s=self.retry_base_delay_s,
             init_timeout_s=self.settings.init_timeout_s,
+            runtime_cache=cache.resolve(), strict_runtimes=self.settings.strict_runtimes,
         )
         process = LocalStackProcess(config, install, self._environ)
         self._server = process
@@ -219,8 +224,12 @@ class LocalStackTarget:
             except Exception as exc:  # cleanup: one already gone must not stop the rest
                 LOG.debug("cleaning up %s in account %s: %s", kwargs, scope.account_id, exc)
 
-    def deployer(self, account: Any) -> HybridDeployer:
-        return HybridDeployer(account)
+    def deployer(self, clients: Clients, scope: AccountScope) -> HybridDeployer:
+        return HybridDeployer(clients, scope)
+
+    def client_scope(self, scope: AccountScope) -> AccountScope:
+        """The access key is the account id here, so the scope works as it is in other processes."""
+        return scope
 
     # -- settling ----------------------------------------------------------------------------------
     def settle(self, scope: AccountScope, timeout: float) -> None:

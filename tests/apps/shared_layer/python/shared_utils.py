@@ -1,0 +1,1 @@
+TAG = "from-the-shared-layer"

@@ -1,0 +1,48 @@
+"""Other teams' SAM apps, written as SAM users write them, deploy and run unmodified."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.cloud import CloudAccount
+from harness.deployed import deploy_app
+from harness.provisioning import AppSource, ProvisioningError
+from harness.provisioning.layers import LayerSource
+from harness.settings import HarnessSettings
+
+APPS = Path(__file__).resolve().parents[1] / "apps"
+SHARED = LayerSource("arn:aws:lambda:*:111122223333:layer:shared-utils:*", path=APPS / "shared_layer")
+
+
+def test_globals_policy_templates_filters_and_layers(account: CloudAccount, harness_settings: HarnessSettings) -> None:
+    source = AppSource("sam", APPS / "sam_uploads" / "template.yaml", stack="uploads", layers=(SHARED,))
+    app = deploy_app(account, source, cache_dir=harness_settings.cache_dir)
+    bucket, table = app.outputs["BucketName"], app.outputs["TableName"]
+    s3 = account.client("s3")
+    for key in ("incoming/a b.txt", "incoming/skipped.csv", "elsewhere/skipped.txt"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"hello")
+    account.settle()
+    items = account.client("dynamodb").scan(TableName=table)["Items"]
+    # Only the key the CloudFormation-shaped filter (prefix incoming/, suffix .txt) lets through.
+    assert [i["id"]["S"] for i in items] == ["incoming/a b.txt"]
+    # Environment values reach the handler as the strings CloudFormation makes of them.
+    assert {k: items[0][k]["S"] for k in ("sample_rate", "enabled", "retries", "tag")} == {
+        "sample_rate": "0.1", "enabled": "true", "retries": "3", "tag": "from-the-shared-layer"}
+    # Powertools comes from the stand-in for AWS's public layer, not from the harness's own packages.
+    origin = account.invoke(app.outputs["IndexerName"], {})["Payload"]
+    assert "/layers/" in origin["powertools"] and "/layers/" in origin["shared"]
+    # The role's policy templates were accepted as IAM accepts them (no Version given by SAM).
+    assert app.destroy() == []
+
+
+def test_an_unknown_public_layer_is_one_clear_error(account: CloudAccount, harness_settings: HarnessSettings) -> None:
+    source = AppSource("sam", APPS / "sam_uploads" / "template.yaml", stack="uploads-unmapped")
+    with pytest.raises(ProvisioningError) as caught:
+        deploy_app(account, source, cache_dir=harness_settings.cache_dir)
+    message = str(caught.value)
+    assert "arn:aws:lambda:us-east-1:111122223333:layer:shared-utils:4" in message
+    assert "Indexer" in message and "[tool.harness.layers]" in message
+    assert "arn:aws:lambda:*:111122223333:layer:shared-utils:*" in message
+    assert not account.client("s3").list_buckets()["Buckets"]  # refused before anything was created
