@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,23 @@ class Template:
                    conditions=body.get("Conditions") or {}, mappings=body.get("Mappings") or {},
                    outputs=body.get("Outputs") or {}, transform=body.get("Transform"), source=source,
                    globals=body.get("Globals") or {})
+
+
+def with_string_variables(template: Template) -> Template:
+    """The template with scalar Lambda environment values rendered as CloudFormation renders them
+    (``true`` -> "true", ``0.1`` -> "0.1"), for engines that render them otherwise (pure)."""
+    from harness.provisioning.resources.base import api_string
+
+    resources: dict[str, Mapping[str, Any]] = {}
+    for logical_id, resource in template.resources.items():
+        variables = ((resource.get("Properties") or {}).get("Environment") or {}).get("Variables")
+        if resource["Type"] == "AWS::Lambda::Function" and isinstance(variables, Mapping):
+            rendered = {k: api_string(v) if isinstance(v, (bool, int, float)) else v for k, v in variables.items()}
+            props = resource["Properties"]
+            resource = {**resource, "Properties": {**props, "Environment": {**props["Environment"],
+                                                                            "Variables": rendered}}}
+        resources[logical_id] = resource
+    return dataclasses.replace(template, resources=resources)
 
 
 class _CfnLoader(yaml.SafeLoader):

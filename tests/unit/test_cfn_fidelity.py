@@ -76,3 +76,12 @@ def test_layer_settings_first_then_the_built_in_powertools_mapping(tmp_path: obj
     assert match_layer("arn:aws:lambda:us-east-1:1:layer:pandas:3", mine) == mine[1]
     with pytest.raises(ProvisioningError, match=r"\[tool.harness.layers\] 'bad' must be a path"):
         parse_layer_settings({"bad": 3}, root, "p")
+
+
+def test_scalar_environment_values_are_rendered_before_another_engine_sees_them() -> None:
+    from harness.provisioning.template import with_string_variables
+
+    template = Template.from_dict({"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": {
+        "Environment": {"Variables": {"A": True, "B": 0.1, "C": {"Ref": "X"}, "D": "d"}}}}}})
+    variables = with_string_variables(template).resources["Fn"]["Properties"]["Environment"]["Variables"]
+    assert variables == {"A": "true", "B": "0.1", "C": {"Ref": "X"}, "D": "d"}

@@ -221,7 +221,7 @@ def _hybrid(cfn: _FlakyCfn) -> Any:
     return HybridDeployer(account, account.scope, timeout_s=5)
 
 
-def test_a_localstack_create_conflict_is_retried_once_with_a_new_stack() -> None:
+def test_a_localstack_create_conflict_is_retried_with_a_new_stack() -> None:
     cfn = _FlakyCfn("ResourceConflictException: An event source mapping ... already exists")
     split = split_template(Template.from_dict({"Resources": {"Fn": {"Type": "AWS::Lambda::Function"}}}), is_side_type)
     states, outputs = _hybrid(cfn)._deploy_main(split.main, split, "S", {}, None)

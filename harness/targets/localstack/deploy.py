@@ -21,7 +21,7 @@ from harness.errors import WaitTimeoutError
 from harness.provisioning.deployer import DeploymentFailedError, StackDeployer, StackRecord
 from harness.provisioning.resources.base import Clients, ResourceState
 from harness.provisioning.split import TemplateSplit, split_template
-from harness.provisioning.template import Template
+from harness.provisioning.template import Template, with_string_variables
 from harness.waiting import wait_until
 
 LOG = logging.getLogger(__name__)
@@ -67,7 +67,8 @@ class HybridDeployer:
             (with LocalStack's reason for each failed resource).
         """
         started = time.perf_counter()
-        split = split_template(template, is_side_type)
+        # LocalStack's engine renders a YAML `true` as "True" (CloudFormation: "true").
+        split = split_template(with_string_variables(template), is_side_type)
         given = dict(parameters or {})
         before = self._side.deploy(split.before, stack_name=stack_name, parameters=given,
                                    previous=_subset(previous, split.before))
@@ -103,7 +104,7 @@ class HybridDeployer:
                 "Capabilities": _CAPABILITIES}
         states = previous.resources if isinstance(previous, StackRecord) else previous or {}
         exists = any(not is_side_type(s.type_name) for s in states.values())
-        for attempt in (1, 2):
+        for attempt in (1, 2, 3):
             try:
                 cfn.update_stack(**args) if exists else cfn.create_stack(**args)
             except ClientError as exc:
@@ -116,9 +117,9 @@ class HybridDeployer:
                 # LocalStack's engine sometimes runs a resource's create twice under load (seen with
                 # event source mappings: "ResourceConflictException ... already exists"). A new
                 # attempt gets new physical names, so it does not conflict again.
-                if exists or attempt == 2 or not _transient(str(exc)):
+                if exists or attempt == 3 or not _transient(str(exc)):
                     raise
-                LOG.warning("retrying stack %s once after a LocalStack conflict: %s", stack_name, exc)
+                LOG.warning("retrying stack %s after a LocalStack conflict (attempt %d): %s", stack_name, attempt, exc)
                 cfn.delete_stack(StackName=stack_name)
                 wait_until(lambda: _gone(cfn, stack_name), timeout=self.timeout_s, interval=0.2,
                            description=f"deleting failed stack {stack_name}")
