@@ -32,7 +32,9 @@ def test_globals_policy_templates_filters_and_layers(account: CloudAccount, harn
         "sample_rate": "0.1", "enabled": "true", "retries": "3", "tag": "from-the-shared-layer"}
     # Powertools comes from the stand-in for AWS's public layer, not from the harness's own packages.
     origin = account.invoke(app.outputs["IndexerName"], {})["Payload"]
-    assert "/layers/" in origin["powertools"] and "/layers/" in origin["shared"]
+    assert origin["powertools"].endswith("/python/aws_lambda_powertools/__init__.py")  # a layer's python/
+    assert "site-packages" not in origin["powertools"]
+    assert origin["shared"].endswith("/python/shared_utils.py")
     # The role's policy templates were accepted as IAM accepts them (no Version given by SAM).
     assert app.destroy() == []
 
