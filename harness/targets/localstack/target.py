@@ -175,7 +175,7 @@ class LocalStackTarget:
             from moto.server import ThreadedMotoServer
         except ImportError as exc:
             raise TargetError("the LocalStack target serves Cognito and HTTP APIs with moto, which is not "
-                              "installed here; pip install 'docpipeline-harness[moto]' (the moto extra)") from exc
+                              "installed here; pip install 'serverless-harness[moto]' (the moto extra)") from exc
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request is noise
         self._side = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._side.start()
