@@ -192,10 +192,8 @@ class LocalCloud:
 
     def _start_failures(self, account_id: str) -> list[str]:
         runtime = self.target.runtime
-        failures = dict(runtime.setup_failures) if runtime is not None else {}
-        marker = f":{account_id}:function:"
-        return [f"function {arn.rsplit(':', 1)[-1]} could not start: {reason}"
-                for arn, reason in failures.items() if marker in arn]
+        failures = runtime.start_failures_for(account_id) if runtime is not None else {}
+        return [f"function {name} could not start: {reason}" for name, reason in failures.items()]
 
     def stop(self) -> None:
         """Stop pollers, async workers and the target; never raises for cleanup failures."""

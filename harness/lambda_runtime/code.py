@@ -130,14 +130,7 @@ class InterpreterResolver:
 
     def installed_versions(self) -> list[str]:
         """Python 3 versions with an interpreter here (PATH or pyenv), e.g. ["3.12", "3.13"]."""
-        versions = {f"{sys.version_info.major}.{sys.version_info.minor}"}
-        for minor in range(6, 30):
-            if "/shims/" not in (shutil.which(f"python3.{minor}", path=self._environ.get("PATH")) or "/shims/"):
-                versions.add(f"3.{minor}")
-        for path in self._pyenv_root().glob("versions/3.*/bin/python3.*"):
-            if path.name.count(".") == 1 and path.name[len("python"):].replace(".", "").isdigit():
-                versions.add(path.name.removeprefix("python"))
-        return sorted(versions, key=lambda v: int(v.split(".")[1]))
+        return [f"3.{minor}" for minor in range(6, 30) if self._candidates(f"3.{minor}", f"python3.{minor}")]
 
     def _find(self, runtime: str) -> str:
         version = python_version_of(runtime)

@@ -101,6 +101,11 @@ class ProcessRuntime:
         with self._lock:
             return sum(self._busy.values())
 
+    def start_failures_for(self, account_id: str) -> dict[str, str]:
+        """Why one account's functions could not start, by function name (their last attempt)."""
+        marker = f":{account_id}:function:"
+        return {arn.rsplit(":", 1)[-1]: reason for arn, reason in list(self.setup_failures.items()) if marker in arn}
+
     def in_flight_for(self, account_id: str) -> int:
         """Running invocations of one account's functions."""
         marker = f":{account_id}:function:"

@@ -45,16 +45,15 @@ class Template:
 def with_string_variables(template: Template) -> Template:
     """The template with scalar Lambda environment values rendered as CloudFormation renders them
     (``true`` -> "true", ``0.1`` -> "0.1"), for engines that render them otherwise (pure)."""
-    from harness.provisioning.resources.base import api_string
+    from harness.provisioning.resources.base import rendered_variables
 
     resources: dict[str, Mapping[str, Any]] = {}
     for logical_id, resource in template.resources.items():
         variables = ((resource.get("Properties") or {}).get("Environment") or {}).get("Variables")
         if resource["Type"] == "AWS::Lambda::Function" and isinstance(variables, Mapping):
-            rendered = {k: api_string(v) if isinstance(v, (bool, int, float)) else v for k, v in variables.items()}
             props = resource["Properties"]
-            resource = {**resource, "Properties": {**props, "Environment": {**props["Environment"],
-                                                                            "Variables": rendered}}}
+            resource = {**resource, "Properties": {**props, "Environment": {
+                **props["Environment"], "Variables": rendered_variables(variables)}}}
         resources[logical_id] = resource
     return dataclasses.replace(template, resources=resources)
 

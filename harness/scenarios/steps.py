@@ -353,14 +353,15 @@ def expect_alarm(ctx: StepContext, args: Mapping[str, Any]) -> Any:
 
     name = ctx.physical(args["alarm"], "AWS::CloudWatch::Alarm")
     cloudwatch = ctx.client("cloudwatch")
+    evaluated_here = not ctx.account.capabilities.evaluates_alarms
 
     def state() -> str | None:
-        if not ctx.account.capabilities.evaluates_alarms:
+        if evaluated_here:
             evaluate_sqs_alarms(ctx.account)
         alarms = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
         return str(alarms[0]["StateValue"]) if alarms else None
 
-    timeout = float(args.get("timeout", 0 if not ctx.account.capabilities.evaluates_alarms else 600))
+    timeout = float(args.get("timeout", 0 if evaluated_here else 600))
     try:
         current = wait_until(state, lambda value: value == args["state"], timeout=timeout, interval=1.0,
                              description=f"alarm {name} to be {args['state']}")

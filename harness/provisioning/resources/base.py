@@ -111,6 +111,12 @@ def policy_json(document: Any) -> str:
     return json.dumps(document)
 
 
+def rendered_variables(variables: Mapping[str, Any]) -> dict[str, Any]:
+    """Lambda environment variables with scalars rendered as CloudFormation renders them;
+    intrinsics (not yet resolved) are left as they are (pure)."""
+    return {str(k): api_string(v) if isinstance(v, (bool, int, float)) else v for k, v in variables.items()}
+
+
 def api_string(value: Any) -> str:
     """A template value as CloudFormation passes it to a string-typed API field (pure):
     ``true`` -> "true", ``0.1`` -> "0.1", ``5`` -> "5"."""

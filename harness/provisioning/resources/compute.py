@@ -10,9 +10,9 @@ from harness.provisioning.resources.base import (
     HandlerContext,
     ResourceHandler,
     ResourceState,
-    api_string,
     ignore_missing,
     policy_json,
+    rendered_variables,
     tags,
 )
 from harness.waiting import wait_until
@@ -33,7 +33,7 @@ class FunctionHandler(ResourceHandler):
         variables = (config.get("Environment") or {}).get("Variables")
         if variables:  # CloudFormation passes every value as the string the API wants
             config["Environment"] = {**config["Environment"],
-                                     "Variables": {str(k): api_string(v) for k, v in variables.items()}}
+                                     "Variables": rendered_variables(variables)}
         for key in ("MemorySize", "Timeout"):
             if key in config:
                 config[key] = int(config[key])
