@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
 import json
 import logging
 import threading
@@ -86,6 +87,13 @@ class MotoSeams:
             self._originals.clear()
             if _installed is self:
                 _installed = None
+
+    def original(self, owner: Any, name: str) -> Any:
+        """What ``owner.name`` was before these seams replaced it (itself when not replaced)."""
+        for patched_owner, patched_name, original in self._originals:
+            if patched_owner is owner and patched_name == name:
+                return original
+        return inspect.getattr_static(owner, name)
 
     def _patch(self, owner: Any, name: str, replacement: Any) -> None:
         self._originals.append((owner, name, vars(owner)[name]))
@@ -226,3 +234,10 @@ def _service_exception(message: str) -> Exception:
     error = JsonRESTError("ServiceException", message)
     error.code = 500
     return error
+
+
+def moto_original(owner: Any, name: str) -> Any:
+    """``owner.name`` as moto defines it, whether or not the seams are installed in this process."""
+    with _INSTALL_LOCK:
+        seams = _installed
+    return seams.original(owner, name) if seams is not None else inspect.getattr_static(owner, name)

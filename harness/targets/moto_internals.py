@@ -1,0 +1,138 @@
+"""The moto internal names the harness patches or reads, checked by name.
+
+The seams (``moto_seams.py``), the fixes (``moto_fixes.py``) and the log writer (``moto.py``) reach
+into moto's models. ``broken_internals()`` returns one line per name that moved or changed shape,
+so an upgrade of moto fails a smoke test that says which one, instead of failing deep in a scenario.
+Run it alone as ``python -m harness.targets.moto_internals`` (exit 1 when anything is broken).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+from collections.abc import Callable
+from typing import Any
+
+Check = Callable[[], None]
+_ACCOUNT, _REGION = "123412341234", "us-east-1"
+
+
+def _attr(module: str, name: str) -> Any:
+    return getattr(importlib.import_module(module), name)
+
+
+def _moto(module: str, owner: str, name: str) -> Any:
+    """moto's own definition, not the seam or fix the harness may have installed over it."""
+    from harness.targets.moto_seams import moto_original
+
+    return moto_original(_attr(module, owner), name)
+
+
+def _signature(module: str, owner: str, name: str, expected: list[str]) -> Check:
+    def check() -> None:
+        found = list(inspect.signature(_moto(module, owner, name)).parameters)
+        assert found == expected, f"parameters {found}, expected {expected}"
+    return check
+
+
+def _properties(module: str, owner: str, names: tuple[str, ...]) -> Check:
+    def check() -> None:
+        for name in names:
+            assert isinstance(_moto(module, owner, name), property), f"{name} is no longer a property"
+    return check
+
+
+def _sqs_shapes() -> None:
+    backend = _attr("moto.sqs.models", "sqs_backends")[_ACCOUNT][_REGION]
+    queue = backend.create_queue("harness-internals")
+    try:
+        backend.send_message("harness-internals", "x")
+        assert hasattr(queue, "_messages_lock") and hasattr(queue, "_messages"), "Queue lost _messages(_lock)"
+        message = queue._messages[0]
+        for name in ("visible_at", "delayed_until", "sent_timestamp"):
+            assert hasattr(message, name), f"Message lost {name}"
+    finally:
+        backend.delete_queue("harness-internals")
+
+
+def _iam_shapes() -> None:
+    iam = _attr("moto.iam.models", "iam_backends")
+    from harness.targets.moto_seams import moto_original
+
+    assert callable(moto_original(importlib.import_module("moto.iam.models"), "get_account_id_from"))
+    assert hasattr(iam[_ACCOUNT]["global"], "access_keys"), "IAMBackend lost access_keys"
+    assert isinstance(_attr("moto.core.models", "DEFAULT_ACCOUNT_ID"), str)
+
+
+def _logs_shapes() -> None:
+    backend = _attr("moto.logs.models", "logs_backends")[_ACCOUNT][_REGION]
+    backend.ensure_log_group("/harness/internals")
+    group = backend.groups["/harness/internals"]
+    assert hasattr(group, "streams"), "LogGroup lost streams"
+    backend.delete_log_group("/harness/internals")
+
+
+def _dynamodb_names() -> None:
+    for name in ("put_item", "update_item", "delete_item", "get_item", "query", "scan", "get_table"):
+        assert callable(_moto("moto.dynamodb.models", "DynamoDBBackend", name)), f"DynamoDBBackend lost {name}"
+    for name in ("ConditionalCheckFailed", "MockValidationException", "MultipleTransactionsException",
+                 "TooManyTransactionsException", "TransactionCanceledException", "TransactWriteSingleOpException"):
+        _attr("moto.dynamodb.exceptions", name)
+    assert callable(_attr("moto.dynamodb.comparisons", "get_filter_expression"))
+
+
+def _backends_and_server() -> None:
+    for module, name in (("moto.dynamodb.models", "dynamodb_backends"), ("moto.kinesis.models", "kinesis_backends"),
+                         ("moto.sqs.models", "sqs_backends"), ("moto.awslambda.utils", "get_backend"),
+                         ("moto.core.exceptions", "JsonRESTError"), ("moto.core.utils", "unix_time_millis"),
+                         ("moto.server", "ThreadedMotoServer"), ("moto.backends", "list_of_moto_modules")):
+        _attr(module, name)
+
+
+CHECKS: dict[str, Check] = {
+    "LambdaFunction.invoke": _signature("moto.awslambda.models", "LambdaFunction", "invoke",
+                                        ["self", "body", "request_headers", "response_headers"]),
+    "LambdaFunction._invoke_lambda": _signature("moto.awslambda.models", "LambdaFunction", "_invoke_lambda",
+                                                ["self", "event"]),
+    "LambdaBackend.create_event_source_mapping": _signature(
+        "moto.awslambda.models", "LambdaBackend", "create_event_source_mapping", ["self", "spec"]),
+    "Rule.send_to_targets": _signature("moto.events.models", "Rule", "send_to_targets",
+                                       ["self", "original_event", "transform_input"]),
+    "Queue.delete_message": _signature("moto.sqs.models", "Queue", "delete_message", ["self", "receipt_handle"]),
+    "SQSBackend.receive_message": _signature("moto.sqs.models", "SQSBackend", "receive_message", [
+        "self", "queue_name", "count", "wait_seconds_timeout", "visibility_timeout", "message_attribute_names"]),
+    "SQSBackend.is_message_valid_based_on_retention_period": _signature(
+        "moto.sqs.models", "SQSBackend", "is_message_valid_based_on_retention_period",
+        ["self", "queue_name", "message"]),
+    "Queue message counters": _properties("moto.sqs.models", "Queue", (
+        "messages", "approximate_number_of_messages", "approximate_number_of_messages_not_visible",
+        "approximate_number_of_messages_delayed")),
+    "BaseResponse.get_access_key": _signature("moto.core.responses", "BaseResponse", "get_access_key", ["self"]),
+    "DynamoDBBackend.transact_write_items": _signature("moto.dynamodb.models", "DynamoDBBackend",
+                                                       "transact_write_items", ["self", "transact_items"]),
+    "LogsBackend log writing": _signature("moto.logs.models", "LogsBackend", "put_log_events",
+                                          ["self", "log_group_name", "log_stream_name", "log_events"]),
+    "SQS queue and message fields": _sqs_shapes,
+    "IAM access keys and account lookup": _iam_shapes,
+    "CloudWatch Logs groups and streams": _logs_shapes,
+    "DynamoDB backend, exceptions, conditions": _dynamodb_names,
+    "backends, exceptions and the server": _backends_and_server,
+}
+
+
+def broken_internals() -> list[str]:
+    """One line per internal that is missing or changed: ``name: what``."""
+    broken = []
+    for name, check in CHECKS.items():
+        try:
+            check()
+        except Exception as exc:  # any failure is the finding
+            broken.append(f"{name}: {type(exc).__name__}: {exc}")
+    return broken
+
+
+if __name__ == "__main__":
+    problems = broken_internals()
+    print("\n".join(problems) or f"all {len(CHECKS)} moto internals the harness relies on are in place")
+    sys.exit(1 if problems else 0)
