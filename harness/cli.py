@@ -151,6 +151,8 @@ def run(paths: tuple[Path, ...], target: str, report_dir: Path | None, keyword: 
     summary = report["summary"]
     console.print(f"{summary['passed']} passed, {summary['failed']} failed, {summary['skipped']} skipped "  # type: ignore[index]
                   f"in {report['duration_s']} s", highlight=False)
+    for note in report.get("notes") or ():  # type: ignore[attr-defined]
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
     if report_dir is not None:
         for path in write_reports(results, report, report_dir):
             console.print(f"report: {path}", highlight=False)

@@ -27,6 +27,7 @@ def render_html(results: Sequence[ScenarioResult], meta: Mapping[str, Any]) -> s
     body = [f"<h1>Scenario report</h1><p>target <b>{html.escape(str(meta.get('target')))}</b> · "
             f"{summary.get('passed', 0)} passed · {summary.get('failed', 0)} failed · "
             f"{summary.get('skipped', 0)} skipped · {meta.get('duration_s', 0)} s</p>",
+            *(f"<p class='note'>note: {html.escape(str(note))}</p>" for note in meta.get("notes") or ()),
             f"<table><tr><th>scenario</th><th>status</th><th>time</th><th>reason</th></tr>{rows}</table>"]
     body.extend(_scenario(i, r) for i, r in enumerate(results))
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>Scenario report</title>"

@@ -11,7 +11,8 @@ from harness.scenarios.engine import ScenarioResult
 
 
 def report_dict(results: Sequence[ScenarioResult], *, target: str, versions: Mapping[str, str],
-                started: float, duration_s: float) -> dict[str, Any]:
+                started: float, duration_s: float, notes: Sequence[str] = ()) -> dict[str, Any]:
+    """``notes``: what ran differently from the app's definition (a runtime on another Python, say)."""
     counts = {s: sum(1 for r in results if r.status == s) for s in ("passed", "failed", "skipped")}
     return {
         "target": target,
@@ -19,6 +20,7 @@ def report_dict(results: Sequence[ScenarioResult], *, target: str, versions: Map
         "start": datetime.fromtimestamp(started, UTC).isoformat(),
         "duration_s": round(duration_s, 3),
         "summary": {**counts, "total": len(results)},
+        "notes": list(notes),
         "scenarios": [_scenario(r) for r in results],
     }
 

@@ -45,8 +45,10 @@ def run_suite(scenarios: Sequence[Scenario], settings: HarnessSettings, *, worke
                 on_done(result)
                 results.append(result)
         versions = cloud.target.versions()
+        runtime = cloud.target.runtime
+        notes = sorted(runtime.runtime_notes.values()) if runtime is not None else []
     report = report_dict(results, target=settings.target, versions=versions, started=started,
-                         duration_s=time.time() - started)
+                         duration_s=time.time() - started, notes=notes)
     return results, report
 
 

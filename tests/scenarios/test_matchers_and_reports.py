@@ -69,3 +69,10 @@ def test_reports() -> None:
     assert page.count("<svg class='timeline'") == 2  # not for the skipped one
     assert "class='cold'" in page and "expected &#x27;DONE&#x27;" in page
     assert "http" not in page.replace("http://www.w3.org/2000/svg", "")  # self-contained
+
+
+def test_runtime_substitutions_are_noted_in_the_reports() -> None:
+    note = "runtime python3.14 has no Python 3.14 interpreter here: its functions run on Python 3.13"
+    report = report_dict(results(), target="moto", versions={}, started=1000.0, duration_s=2.0, notes=[note])
+    assert report["notes"] == [note]
+    assert f"note: {note}" in render_html(results(), report)
