@@ -125,16 +125,19 @@ def test_reserved_concurrency_throttles_the_second_concurrent_invoke(account: Cl
     deploy("single", ECHO, Timeout=10)
     account.client("lambda").put_function_concurrency(FunctionName="single", ReservedConcurrentExecutions=1)
     account.invoke("single", {})  # warm it so the slow call starts at once
+    running = account.cloud.target.invocations
+    assert running is not None
+    # A feed read from LocalStack's log may still count the warm-up call: wait until it has ended,
+    # so that the invocation seen running below is the slow one.
+    wait_until(lambda: running.in_flight_for(account.account_id), lambda n: n == 0, timeout=5)
     results: list[Any] = []
 
     def slow() -> None:
-        results.append(account.invoke("single", {"sleep": 1.5}))
+        results.append(account.invoke("single", {"sleep": 3}))
 
     thread = threading.Thread(target=slow)
     thread.start()
 
-    running = account.cloud.target.invocations
-    assert running is not None
     wait_until(lambda: running.in_flight_for(account.account_id), lambda n: n >= 1, timeout=5)
     no_retries = account.scope.client("lambda", config=Config(retries={"max_attempts": 1}))
     with pytest.raises(ClientError) as caught:
