@@ -252,12 +252,11 @@ class LocalStackTarget:
             if self._feed is not None:
                 self._feed.poll()
             pending = self._pending(scope, lam, sqs)
-            if not pending and time.time() - self._quiet_since(scope.account_id, called) >= 0:
-                clean += 1
-                if clean >= 2:
-                    return
-            else:
-                clean = 0
+            clean = 0 if pending else clean + 1
+            # Two clean probes in a row, the last one past the quiet window (any invocation moves the
+            # window on). Counting only probes past the window added two polling rounds to every settle.
+            if clean >= 2 and time.time() >= self._quiet_since(scope.account_id, called):
+                return
             time.sleep(0.05)
         raise WaitTimeoutError(f"account {scope.account_id} did not settle within {timeout:g} s: "
                                + "; ".join(pending or ["invocations kept starting"]), last=pending)
