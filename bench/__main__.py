@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         results["target_start_s"] = round(time.perf_counter() - started, 3)  # to health, caches warm
         results["versions"] = cloud.target.versions()
         if args.only in (None, "runtime"):
-            for name, bench in (("lambda", metrics.lambda_cold_and_warm), ("latency", metrics.sqs_latency),
+            for name, bench in (("settle", metrics.idle_settle), ("lambda", metrics.lambda_cold_and_warm),
+                                ("latency", metrics.sqs_latency),
                                 ("throughput", metrics.sqs_throughput)):
                 account = cloud.open_account()
                 print(f"bench: {name} ...", file=sys.stderr, flush=True)

@@ -82,6 +82,16 @@ def _queue(account: CloudAccount, name: str, **attrs: str) -> tuple[str, str]:
     return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
 
+def idle_settle(account: CloudAccount, samples: int = 5) -> dict[str, Any]:
+    """How long settle() takes on an account with nothing to do (the median of ``samples``)."""
+    seconds = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        account.settle()
+        seconds.append(time.perf_counter() - started)
+    return {"idle_settle_s": round(percentile(seconds, 0.5), 3)}
+
+
 def sqs_latency(account: CloudAccount, samples: int = 40) -> dict[str, Any]:
     url, arn = _queue(account, "bench-latency")
     deploy_function(account, "bench-latency", {"app.py": STAMP_HANDLER}, Timeout=10)

@@ -10,14 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from harness.provisioning.coerce import ProvisioningClients, provisioning
 from harness.provisioning.errors import ProvisioningError
 from harness.provisioning.intrinsics import ResolveContext, resolve
 from harness.provisioning.plan import levels, plan
@@ -61,6 +62,24 @@ class StackRecord:
         return cls.from_json(json.loads(path.read_text())) if path.is_file() else None
 
 
+@dataclass(frozen=True)
+class ResourceEvent:
+    """One resource's status change during a deployment, as CloudFormation's events report them."""
+
+    logical_id: str
+    type_name: str
+    status: str  # CREATE_IN_PROGRESS, CREATE_COMPLETE, CREATE_FAILED, UPDATE_..., DELETE_...
+    physical_id: str | None = None
+    reason: str | None = None
+
+
+ResourceListener = Callable[[ResourceEvent], None]
+
+
+def _ignore(event: ResourceEvent) -> None:
+    """The default listener."""
+
+
 class Deployer(Protocol):
     """What deploys templates into one account of a target (``Target.deployer``)."""
 
@@ -84,8 +103,9 @@ class StackDeployer:
     """Deploys templates into one account of a target."""
 
     def __init__(self, clients: Clients, *, account_id: str, region: str, workers: int = 8,
-                 exports: Mapping[str, Any] | None = None) -> None:
-        self.clients = clients
+                 exports: Mapping[str, Any] | None = None, listener: ResourceListener = _ignore) -> None:
+        self.clients = ProvisioningClients(clients)
+        self.listener = listener
         self.account_id = account_id
         self.region = region
         self.workers = workers
@@ -120,27 +140,40 @@ class StackDeployer:
                     resource = template.resources[logical_id]
                     if "Condition" in resource and not ctx.condition(resource["Condition"], logical_id):
                         continue
-                    props = resolve(resource.get("Properties") or {}, ctx, logical_id)
+                    try:
+                        props = resolve(resource.get("Properties") or {}, ctx, logical_id)
+                    except ProvisioningError as exc:
+                        self._failed(record, old, stack_name, [(logical_id, str(resource["Type"]), exc)])
                     work.append((logical_id, str(resource["Type"]), props))
-                futures = [(w, pool.submit(self._apply, handler_ctx, *w, old.get(w[0]))) for w in work]
-                failures = []
-                for (logical_id, type_name, props), future in futures:
+                futures = []
+                for logical_id, type_name, props in work:
+                    before = old.get(logical_id)
+                    action = _action(before, type_name, props)
+                    if action:
+                        self.listener(ResourceEvent(logical_id, type_name, f"{action}_IN_PROGRESS",
+                                                    before.physical_id if before and action == "UPDATE" else None))
+                    futures.append(((logical_id, type_name, props, action),
+                                    pool.submit(self._apply, handler_ctx, logical_id, type_name, props, before)))
+                failures: list[tuple[str, str, Exception]] = []
+                for (logical_id, type_name, props, action), future in futures:
                     try:
                         created = future.result()
                     except (ClientError, BotoCoreError, ProvisioningError, ValueError, KeyError) as exc:
-                        failures.append(f"{logical_id} ({type_name}): {exc}")
+                        self.listener(ResourceEvent(logical_id, type_name, f"{action or 'UPDATE'}_FAILED",
+                                                    reason=str(exc)))
+                        failures.append((logical_id, type_name, exc))
                         continue
                     state = ResourceState(logical_id, type_name, created.physical_id,
                                           created.ref if created.ref is not None else created.physical_id,
                                           dict(created.attributes), props)
+                    if action:
+                        self.listener(ResourceEvent(logical_id, type_name, f"{action}_COMPLETE", physical_id_of(state)))
                     record.resources[logical_id] = state
                     record.order.append(logical_id)
                     ctx.refs[logical_id] = state.ref
                     ctx.attributes[logical_id] = state.attributes
                 if failures:
-                    self._keep_untouched(record, old)
-                    raise DeploymentFailedError(
-                        f"deploying stack {stack_name} failed:\n  - " + "\n  - ".join(failures), record)
+                    self._failed(record, old, stack_name, failures)
         self._delete_removed(handler_ctx, record, previous)
         for name, output in template.outputs.items():
             if "Condition" in output and not ctx.condition(output["Condition"], f"output {name}"):
@@ -152,8 +185,19 @@ class StackDeployer:
         record.seconds = time.perf_counter() - started
         return record
 
+    def _failed(self, record: StackRecord, old: Mapping[str, ResourceState], stack_name: str,
+                failures: list[tuple[str, str, Exception]]) -> NoReturn:
+        self._keep_untouched(record, old)
+        lines = [f"{logical_id} ({type_name}): {exc}" for logical_id, type_name, exc in failures]
+        raise DeploymentFailedError(f"deploying stack {stack_name} failed:\n  - " + "\n  - ".join(lines), record)
+
     def _apply(self, ctx: HandlerContext, logical_id: str, type_name: str, props: dict[str, Any],
                old: ResourceState | None) -> Created:
+        with provisioning():
+            return self._apply_now(ctx, logical_id, type_name, props, old)
+
+    def _apply_now(self, ctx: HandlerContext, logical_id: str, type_name: str, props: dict[str, Any],
+                   old: ResourceState | None) -> Created:
         handler = handler_for(type_name)
         assert handler is not None  # plan() validated the types
         if old is None or old.type_name != type_name:
@@ -183,8 +227,16 @@ class StackDeployer:
 
     def _delete(self, ctx: HandlerContext, state: ResourceState) -> None:
         handler = handler_for(state.type_name)
-        if handler is not None:
-            handler.delete(ctx, state)
+        physical_id = physical_id_of(state)
+        self.listener(ResourceEvent(state.logical_id, state.type_name, "DELETE_IN_PROGRESS", physical_id))
+        try:
+            if handler is not None:
+                with provisioning():
+                    handler.delete(ctx, state)
+        except Exception as exc:
+            self.listener(ResourceEvent(state.logical_id, state.type_name, "DELETE_FAILED", physical_id, str(exc)))
+            raise
+        self.listener(ResourceEvent(state.logical_id, state.type_name, "DELETE_COMPLETE", physical_id))
 
     def destroy(self, record: StackRecord) -> list[str]:
         """Delete every resource of the record, dependents first; returns what could not be deleted."""
@@ -218,6 +270,18 @@ class StackDeployer:
                 raise ProvisioningError(f"{template.source}: parameter {name}={value!r} is not one of {allowed}")
             values[name] = value
         return values
+
+
+def physical_id_of(state: ResourceState) -> str:
+    """The PhysicalResourceId CloudFormation reports: the Ref value where it is a string (pure)."""
+    return state.ref if isinstance(state.ref, str) and state.ref else str(state.physical_id)
+
+
+def _action(old: ResourceState | None, type_name: str, props: Mapping[str, Any]) -> str:
+    """CREATE, UPDATE or "" (unchanged: CloudFormation reports nothing for it) (pure)."""
+    if old is None or old.type_name != type_name:
+        return "CREATE"
+    return "" if _same(old.properties, props) else "UPDATE"
 
 
 def _same(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from harness.provisioning.assets import FileAsset, zip_folder
 from harness.provisioning.errors import ProvisioningError
 from harness.provisioning.template import Template, load_template
 
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 ASSET_BUCKET = "harness-assets-${AWS::AccountId}-${AWS::Region}"
 # Managed policies SAM policy templates may name, resolved without calling IAM.
 MANAGED_POLICIES = {
@@ -28,16 +30,11 @@ _CODE_PROPERTIES = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::La
 
 
 def transform_sam(path: Path, *, region: str) -> tuple[Template, list[FileAsset]]:
-    """The CloudFormation template and code assets of a SAM template.
+    """The CloudFormation template and code assets of a SAM template file.
 
     Raises:
         ProvisioningError: a code folder is missing or the SAM transform rejects the template.
     """
-    import boto3
-    from samtranslator.model.exceptions import InvalidDocumentException
-    from samtranslator.parser.parser import Parser
-    from samtranslator.translator.translator import Translator
-
     raw = load_template(path)
     body: dict[str, Any] = {"Resources": copy.deepcopy(dict(raw.resources)), "Transform": raw.transform,
                             "Parameters": dict(raw.parameters), "Conditions": dict(raw.conditions),
@@ -45,15 +42,36 @@ def transform_sam(path: Path, *, region: str) -> tuple[Template, list[FileAsset]
     if raw.globals:
         body["Globals"] = copy.deepcopy(dict(raw.globals))
     assets = _localise_code(body, path.parent)
+    return transform_document(body, region=region, source=str(path)), assets
+
+
+def is_sam(document: Mapping[str, Any]) -> bool:
+    """Whether a template document declares the SAM transform (pure)."""
+    transform = document.get("Transform")
+    names = transform if isinstance(transform, list) else [transform]
+    return SAM_TRANSFORM in names
+
+
+def transform_document(document: Mapping[str, Any], *, region: str, source: str = "<template>") -> Template:
+    """A SAM document (code already in S3 or packaged) as CloudFormation, as the transform makes it.
+
+    Raises:
+        ProvisioningError: the SAM transform rejects the document (with each cause).
+    """
+    import boto3
+    from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+
     # An explicit session carries the region: the translator would otherwise build a default one.
     translator = Translator(MANAGED_POLICIES, Parser(), boto_session=boto3.session.Session(region_name=region))
     try:
-        output = translator.translate(body, {"AWS::Region": region},
+        output = translator.translate(copy.deepcopy(dict(document)), {"AWS::Region": region},
                                       get_managed_policy_map=lambda: MANAGED_POLICIES)
     except InvalidDocumentException as exc:
         causes = "; ".join(str(c) for c in exc.causes)
-        raise ProvisioningError(f"{path}: SAM transform failed: {causes}") from exc
-    return Template.from_dict(output, source=str(path)), assets
+        raise ProvisioningError(f"{source}: SAM transform failed: {causes}") from exc
+    return Template.from_dict(output, source=source)
 
 
 def _localise_code(body: dict[str, Any], base: Path) -> list[FileAsset]:

@@ -26,6 +26,7 @@ class Template:
     transform: Any = None
     source: str = "<template>"
     globals: Mapping[str, Any] = field(default_factory=dict)  # SAM's Globals section
+    description: str | None = None
 
     @classmethod
     def from_dict(cls, body: Mapping[str, Any], source: str = "<template>") -> Template:
@@ -39,7 +40,22 @@ class Template:
         return cls(resources=resources, parameters=body.get("Parameters") or {},
                    conditions=body.get("Conditions") or {}, mappings=body.get("Mappings") or {},
                    outputs=body.get("Outputs") or {}, transform=body.get("Transform"), source=source,
-                   globals=body.get("Globals") or {})
+                   globals=body.get("Globals") or {},
+                   description=str(body["Description"]) if body.get("Description") is not None else None)
+
+
+def template_document(template: Template) -> dict[str, Any]:
+    """A Template as a CloudFormation document (pure)."""
+    body: dict[str, Any] = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": dict(template.resources)}
+    for key, value in (("Parameters", template.parameters), ("Conditions", template.conditions),
+                       ("Mappings", template.mappings), ("Outputs", template.outputs)):
+        if value:
+            body[key] = dict(value)
+    if template.transform:
+        body["Transform"] = template.transform
+    if template.description is not None:
+        body["Description"] = template.description
+    return body
 
 
 def with_string_variables(template: Template) -> Template:
@@ -86,7 +102,15 @@ def load_template(path: Path) -> Template:
     """
     if not path.is_file():
         raise ProvisioningError(f"template {path} does not exist")
-    text = path.read_text()
+    return Template.from_dict(parse_document(path.read_text(), str(path)), source=str(path))
+
+
+def parse_document(text: str, path: str = "<template>") -> dict[str, Any]:
+    """A template's text (JSON or YAML with short-form tags) as a mapping (pure).
+
+    Raises:
+        ProvisioningError: the text cannot be parsed (with the line) or is not a mapping.
+    """
     try:
         body = json.loads(text) if text.lstrip().startswith("{") else yaml.load(text, Loader=_CfnLoader)
     except json.JSONDecodeError as exc:
@@ -97,4 +121,4 @@ def load_template(path: Path) -> Template:
         raise ProvisioningError(f"{where}: invalid YAML: {exc}") from exc
     if not isinstance(body, Mapping):
         raise ProvisioningError(f"{path}: a template must be a mapping")
-    return Template.from_dict(body, source=str(path))
+    return dict(body)

@@ -25,9 +25,13 @@ from harness.invocations import TargetHooks
 from harness.lambda_runtime.code import CodeStore, InterpreterResolver
 from harness.lambda_runtime.pool import ProcessRuntime
 from harness.lambda_runtime.spec import HOST_VARIABLES, Credentials, FunctionSpec
-from harness.provisioning.deployer import StackDeployer
+from harness.provisioning.deployer import Deployer
+from harness.provisioning.layers import builtin_layers, localise_layers
 from harness.provisioning.resources.base import Clients
+from harness.provisioning.template import Template
 from harness.settings import HarnessSettings
+from harness.stacks import StackService
+from harness.stacks.service import CachedClients, StackServiceDeployer
 from harness.targets.base import TargetCapabilities
 from harness.waiting import wait_until
 
@@ -54,6 +58,8 @@ class MotoTarget:
         self._lock = threading.Lock()
         self._log_handler: logging.Handler | None = None
         self._rng = random.Random()
+        self._stacks: StackService | None = None
+        self._stack_clients_cache: dict[tuple[str, str], Clients] = {}
 
     @property
     def endpoint_url(self) -> str | None:
@@ -70,8 +76,16 @@ class MotoTarget:
     def settle(self, scope: AccountScope, timeout: float) -> None:
         """Nothing of its own to wait for: the harness's pollers serve moto's event sources."""
 
-    def deployer(self, clients: Clients, scope: AccountScope) -> StackDeployer:
-        return StackDeployer(clients, account_id=scope.account_id, region=scope.region)
+    def deployer(self, clients: Clients, scope: AccountScope) -> Deployer:
+        """Deploys through the target's CloudFormation, so every stack is one clients can describe."""
+        if self._stacks is None:
+            raise TargetError("the moto target is not started; call start() first")
+        return StackServiceDeployer(self._stacks, scope.account_id, scope.region)
+
+    @property
+    def stacks(self) -> StackService | None:
+        """The CloudFormation stacks this target's endpoint answers for."""
+        return self._stacks
 
     @property
     def log_path(self) -> str:
@@ -106,7 +120,8 @@ class MotoTarget:
             idle_ttl_s=self.settings.idle_ttl_s, init_timeout_s=self.settings.init_timeout_s,
             log_sink=_write_logs,
         ).start()
-        self._seams = MotoSeams(self._runtime, hooks.on_async_invoke, hooks.on_mappings_changed)
+        self._stacks = StackService(self._stack_clients, prepare=self._local_layers)
+        self._seams = MotoSeams(self._runtime, hooks.on_async_invoke, hooks.on_mappings_changed, self._stacks)
         self._seams.install()
         LOG.info("moto target ready at %s", self._endpoint)
 
@@ -134,13 +149,17 @@ class MotoTarget:
         if not self._endpoint:
             return False
         try:
-            with urllib.request.urlopen(f"{self._endpoint}/moto-api/data.json", timeout=2) as resp:
+            # The dashboard, not data.json: that one walks every model and fails once a function exists.
+            with urllib.request.urlopen(f"{self._endpoint}/moto-api/", timeout=2) as resp:
                 return bool(resp.status == 200)
         except OSError:
             return False
 
     def stop(self) -> None:
         """Stop seams, runtime and server; safe to call twice."""
+        if self._stacks is not None:
+            self._stacks.close()
+            self._stacks = None
         if self._seams is not None:
             self._seams.uninstall()
             self._seams = None
@@ -184,6 +203,23 @@ class MotoTarget:
     def close_account(self, scope: AccountScope) -> None:
         if self._runtime is not None:
             self._runtime.evict(lambda spec: spec.account_id == scope.account_id)
+
+    def _stack_clients(self, account_id: str, region: str) -> Clients:
+        """The clients CloudFormation uses in an account and region (one scope each, kept)."""
+        with self._lock:
+            clients = self._stack_clients_cache.get((account_id, region))
+            if clients is None:
+                session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                                region_name=region)
+                clients = CachedClients(AccountScope(account_id, region, self._endpoint, session,
+                                                     headers={"x-moto-account-id": account_id}))
+                self._stack_clients_cache[(account_id, region)] = clients
+        return clients
+
+    def _local_layers(self, template: Template, clients: Clients, account_id: str, region: str) -> Template:
+        """Other accounts' layers (the public Powertools layer ...) as local stand-ins, as deploy_app does."""
+        return localise_layers(template, clients, account_id=account_id, region=region, sources=builtin_layers(),
+                               cache_dir=self.settings.cache_dir)
 
     def _credentials_for(self, spec: FunctionSpec) -> Credentials:
         return self._assume(spec.account_id, spec.role_arn, spec.name)

@@ -90,6 +90,17 @@ def _backends_and_server() -> None:
         _attr(module, name)
 
 
+def _cloudformation_response() -> None:
+    response = _attr("moto.cloudformation.responses", "CloudFormationResponse")
+    for name in ("call_action", "serialized", "_get_action"):
+        assert callable(getattr(response, name, None)), f"CloudFormationResponse lost {name}"
+    assert "RESPONSE_KEY_PATH_TO_TRANSFORMER" in vars(response), "CloudFormationResponse lost its transformers"
+    assert response().automated_parameter_parsing, "CloudFormation requests are no longer parsed by the model"
+    _attr("moto.core.responses", "ActionResult")
+    error = _attr("moto.cloudformation.exceptions", "CloudFormationError")("ValidationError", "x")
+    assert (error.code, error.message) == ("ValidationError", "x"), "CloudFormationError(code, message) changed"
+
+
 CHECKS: dict[str, Check] = {
     "LambdaFunction.invoke": _signature("moto.awslambda.models", "LambdaFunction", "invoke",
                                         ["self", "body", "request_headers", "response_headers"]),
@@ -113,6 +124,10 @@ CHECKS: dict[str, Check] = {
                                                        "transact_write_items", ["self", "transact_items"]),
     "LogsBackend log writing": _signature("moto.logs.models", "LogsBackend", "put_log_events",
                                           ["self", "log_group_name", "log_stream_name", "log_events"]),
+    "IAMPolicyStatement.is_action_permitted": _signature(
+        "moto.iam.access_control", "IAMPolicyStatement", "is_action_permitted",
+        ["self", "action", "resource", "principal", "incoming_condition_values"]),
+    "CloudFormation responses (parsed, serialized by the model)": _cloudformation_response,
     "SQS queue and message fields": _sqs_shapes,
     "IAM access keys and account lookup": _iam_shapes,
     "CloudWatch Logs groups and streams": _logs_shapes,

@@ -26,12 +26,16 @@ from harness.errors import HarnessError, ThrottledError
 from harness.invocations import AsyncDispatcher, AsyncInvocation
 from harness.lambda_runtime.pool import FunctionPackage, ProcessRuntime
 from harness.lambda_runtime.spec import FunctionSpec, InvocationResult, LayerRef
+from harness.stacks import StackService
+from harness.targets.moto_cloudformation import install_cloudformation
 from harness.targets.moto_fixes import install_dynamodb_fixes, install_fixes
+from harness.targets.moto_policy_fix import install_condition_fix
 from harness.wiring.eventbridge import build_target_input
 
 LOG = logging.getLogger(__name__)
 _INSTALL_LOCK = threading.Lock()
 _installed: MotoSeams | None = None
+_INHERITED = object()
 
 
 class MotoSeams:
@@ -42,7 +46,9 @@ class MotoSeams:
         runtime: ProcessRuntime,
         dispatch_async: AsyncDispatcher,
         on_mappings_changed: Callable[[str], None] = lambda account_id: None,
+        stacks: StackService | None = None,
     ) -> None:
+        self.stacks = stacks
         self.runtime = runtime
         self.dispatch_async = dispatch_async
         self.on_mappings_changed = on_mappings_changed
@@ -75,7 +81,10 @@ class MotoSeams:
                     original_send, rule, event, transform_input
                 ),
             )
+            if self.stacks is not None:
+                install_cloudformation(self._patch, self.stacks)
             install_fixes(self._patch)
+            install_condition_fix(self._patch)
             install_dynamodb_fixes(self._patch)
             _installed = self
 
@@ -83,7 +92,10 @@ class MotoSeams:
         global _installed
         with _INSTALL_LOCK:
             for owner, name, original in reversed(self._originals):
-                setattr(owner, name, original)
+                if original is _INHERITED:
+                    delattr(owner, name)
+                else:
+                    setattr(owner, name, original)
             self._originals.clear()
             if _installed is self:
                 _installed = None
@@ -92,11 +104,14 @@ class MotoSeams:
         """What ``owner.name`` was before these seams replaced it (itself when not replaced)."""
         for patched_owner, patched_name, original in self._originals:
             if patched_owner is owner and patched_name == name:
-                return original
+                if original is not _INHERITED:
+                    return original
+                return next(vars(base)[name] for base in owner.__mro__[1:] if name in vars(base))
         return inspect.getattr_static(owner, name)
 
     def _patch(self, owner: Any, name: str, replacement: Any) -> None:
-        self._originals.append((owner, name, vars(owner)[name]))
+        # A method the class inherits is restored by deleting the replacement.
+        self._originals.append((owner, name, vars(owner).get(name, _INHERITED)))
         setattr(owner, name, replacement)
 
     # --- Lambda -------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -11,10 +10,8 @@ from harness.cloud import CloudAccount
 from harness.errors import WaitTimeoutError
 
 
-def test_settle_returns_when_idle_quickly(account: CloudAccount) -> None:
-    started = time.monotonic()
-    account.settle()
-    assert time.monotonic() - started < 1.0
+def test_settle_returns_when_idle(account: CloudAccount) -> None:
+    account.settle(timeout=10)  # raises WaitTimeoutError otherwise; how fast: `make bench` idle_settle_s
 
 
 def test_settle_names_what_is_still_pending(account: CloudAccount, deploy: Any, make_queue: Any) -> None:

@@ -11,10 +11,10 @@ import pytest
 from harness.errors import ConfigurationError
 from harness.provisioning.errors import ProvisioningError
 from harness.provisioning.split import split_template
-from harness.provisioning.template import Template
+from harness.provisioning.template import Template, template_document
 from harness.settings import HarnessSettings
 from harness.targets.localstack.container import choose_mode, container_config
-from harness.targets.localstack.deploy import is_side_type, template_body
+from harness.targets.localstack.deploy import is_side_type
 from harness.targets.localstack.feed import InvocationFeed
 from harness.targets.localstack.install import PINS, LocalStackInstall, venv_key
 from harness.targets.localstack.server import HostConfig, host_environment
@@ -80,7 +80,7 @@ def test_a_true_cycle_across_engines_is_an_error_naming_both_sides() -> None:
 
 def test_template_body_is_a_cloudformation_document() -> None:
     split = split_template(_template(), is_side_type)
-    body = template_body(split.main)
+    body = template_document(split.main)
     assert body["AWSTemplateFormatVersion"] == "2010-09-09"
     assert set(body) >= {"Resources", "Parameters", "Outputs"}
     json.dumps(body)

@@ -12,6 +12,7 @@ from harness.provisioning.resources.base import ResourceHandler
 
 HANDLERS: dict[str, str] = {
     "AWS::S3::Bucket": "storage:BucketHandler",
+    "AWS::S3::BucketPolicy": "storage:BucketPolicyHandler",
     "AWS::DynamoDB::Table": "storage:TableHandler",
     "AWS::SSM::Parameter": "storage:ParameterHandler",
     "AWS::SecretsManager::Secret": "storage:SecretHandler",

@@ -16,6 +16,7 @@ from harness.provisioning.resources.base import (
     ResourceState,
     as_json,
     ignore_missing,
+    policy_json,
     tags,
 )
 
@@ -86,6 +87,26 @@ class BucketHandler(ResourceHandler):
         except s3.exceptions.NoSuchBucket:
             return
         ignore_missing(("NoSuchBucket",), s3.delete_bucket, Bucket=state.physical_id)
+
+
+class BucketPolicyHandler(ResourceHandler):
+    type_name = "AWS::S3::BucketPolicy"
+    properties = frozenset({"Bucket", "PolicyDocument"})
+
+    def create(self, ctx: HandlerContext, logical_id: str, props: dict[str, Any]) -> Created:
+        bucket = str(props["Bucket"])
+        ctx.clients.client("s3").put_bucket_policy(Bucket=bucket, Policy=policy_json(props["PolicyDocument"]))
+        return Created(bucket)
+
+    def update(self, ctx: HandlerContext, logical_id: str, props: dict[str, Any],
+               old: ResourceState) -> Created | None:
+        if props["Bucket"] != old.properties.get("Bucket"):
+            return None
+        return self.create(ctx, logical_id, props)
+
+    def delete(self, ctx: HandlerContext, state: ResourceState) -> None:
+        ignore_missing(("NoSuchBucket", "NoSuchBucketPolicy"), ctx.clients.client("s3").delete_bucket_policy,
+                       Bucket=state.physical_id)
 
 
 class TableHandler(ResourceHandler):

@@ -21,7 +21,7 @@ from harness.errors import WaitTimeoutError
 from harness.provisioning.deployer import DeploymentFailedError, StackDeployer, StackRecord
 from harness.provisioning.resources.base import Clients, ResourceState
 from harness.provisioning.split import TemplateSplit, split_template
-from harness.provisioning.template import Template, with_string_variables
+from harness.provisioning.template import Template, template_document, with_string_variables
 from harness.waiting import wait_until
 
 LOG = logging.getLogger(__name__)
@@ -34,18 +34,6 @@ _FAILED = ("CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE_ROLL
 
 def is_side_type(type_name: str) -> bool:
     return type_name.startswith(SIDE_TYPE_PREFIXES)
-
-
-def template_body(template: Template) -> dict[str, Any]:
-    """A Template as a CloudFormation document (pure)."""
-    body: dict[str, Any] = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": dict(template.resources)}
-    for key, value in (("Parameters", template.parameters), ("Conditions", template.conditions),
-                       ("Mappings", template.mappings), ("Outputs", template.outputs)):
-        if value:
-            body[key] = dict(value)
-    if template.transform:
-        body["Transform"] = template.transform
-    return body
 
 
 class HybridDeployer:
@@ -98,7 +86,7 @@ class HybridDeployer:
                      parameters: Mapping[str, Any], previous: StackRecord | Mapping[str, ResourceState] | None,
                      ) -> tuple[dict[str, ResourceState], dict[str, Any]]:
         cfn = self.clients.client("cloudformation")
-        args = {"StackName": stack_name, "TemplateBody": json.dumps(template_body(template)),
+        args = {"StackName": stack_name, "TemplateBody": json.dumps(template_document(template)),
                 "Parameters": [{"ParameterKey": k, "ParameterValue": _param(v)} for k, v in parameters.items()
                                if k in template.parameters],
                 "Capabilities": _CAPABILITIES}
