@@ -257,8 +257,19 @@ def _end_event(spec: FunctionSpec, request_id: str, result: InvocationResult | N
     event.update({"started_at": result.started_at, "duration_ms": result.duration_ms, "cold": result.cold,
                   "init_ms": result.init_duration_ms, "error": result.error_type,
                   "max_memory_mb": result.max_memory_mb, "memory_mb": result.memory_mb,
-                  "environment_id": result.environment_id})
+                  "environment_id": result.environment_id,
+                  "partial_failure": reports_item_failures(result.payload)})
     return event
+
+
+def reports_item_failures(payload: bytes) -> bool:
+    """Whether a batch response names failed items (LocalStack retries them, as after an error) (pure)."""
+    if b"batchItemFailures" not in payload:
+        return False
+    try:
+        return bool(json.loads(payload).get("batchItemFailures"))
+    except (ValueError, AttributeError):
+        return False
 
 
 class HarnessExecutorPlugin(RuntimeExecutorPlugin):  # type: ignore[misc]

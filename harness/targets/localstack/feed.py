@@ -101,7 +101,7 @@ class InvocationFeed:
                 self._running[str(event["request_id"])] = {"account_id": account, "name": str(event["name"])}
                 return
             self._running.pop(str(event["request_id"]), None)
-            if event.get("error"):
+            if event.get("error") or event.get("partial_failure"):  # either way a retry may still come
                 self._last_error[account] = time.time()
             if event.get("init"):
                 return  # an environment's start: activity, not an invocation
