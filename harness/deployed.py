@@ -127,7 +127,8 @@ def deploy_app(account: CloudAccount, source: AppSource, *, cache_dir: Path,
     capabilities = account.capabilities
     record = deploy_source(account.deployer(), account, account.scope, source, cache_dir=cache_dir,
                            local_overrides=capabilities.accepts_local_overrides,
-                           public_layers=capabilities.public_layers, previous=previous)
+                           public_layers=capabilities.public_layers,
+                           cdk_bootstrapped=capabilities.cdk_bootstrapped, previous=previous)
     app = DeployedApp(account, record, source)
     if not capabilities.serves_http_apis:
         app.gateways = serve_apis(account, record)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from harness.accounts import AccountScope
 from harness.provisioning.assets import publish_assets
+from harness.provisioning.bootstrap import stand_in_for_bootstrap
 from harness.provisioning.deployer import Deployer, DeploymentFailedError, StackDeployer, StackRecord
 from harness.provisioning.errors import ProvisioningError
 from harness.provisioning.layers import builtin_layers, localise_layers
@@ -23,11 +24,12 @@ __all__ = ["AppSource", "Deployer", "DeploymentFailedError", "ProvisioningError"
 
 def deploy_source(deployer: Deployer, clients: Clients, scope: AccountScope, source: AppSource, *,
                   cache_dir: Path, local_overrides: bool, public_layers: bool = True,
-                  previous: StackRecord | None = None) -> StackRecord:
+                  cdk_bootstrapped: bool = True, previous: StackRecord | None = None) -> StackRecord:
     """Synthesize (cached), publish assets and deploy ``source`` with ``deployer``; returns the record.
 
     ``local_overrides`` applies ``[tool.harness.local_overrides]`` (only targets that accept them);
-    without ``public_layers`` other accounts' layers are replaced by local stand-ins.
+    without ``public_layers`` other accounts' layers are replaced by local stand-ins; without
+    ``cdk_bootstrapped`` the harness stands in for the CDK bootstrap stack.
 
     Raises:
         ProvisioningError: synthesis or validation failed; DeploymentFailedError: a resource failed.
@@ -37,6 +39,8 @@ def deploy_source(deployer: Deployer, clients: Clients, scope: AccountScope, sou
     if not public_layers:  # before anything else is created: an unknown layer creates nothing
         template = localise_layers(template, clients, account_id=scope.account_id, region=scope.region,
                                    sources=(*source.layers, *builtin_layers()), cache_dir=cache_dir)
+    if not cdk_bootstrapped:
+        stand_in_for_bootstrap(template, clients)
     publish_assets(clients, synth.assets, account_id=scope.account_id, region=scope.region,
                    cache_dir=cache_dir / "assets")
     return deployer.deploy(template, stack_name=source.stack_name, parameters=source.parameters, previous=previous)

@@ -24,6 +24,7 @@ from harness.provisioning.intrinsics import ResolveContext, resolve
 from harness.provisioning.plan import levels, plan
 from harness.provisioning.resources import handler_for
 from harness.provisioning.resources.base import Clients, Created, HandlerContext, ResourceState
+from harness.provisioning.rules import check_rules
 from harness.provisioning.template import Template
 
 LOG = logging.getLogger(__name__)
@@ -124,8 +125,9 @@ class StackDeployer:
         """
         started = time.perf_counter()
         deployment = plan(template, frozenset(external or ()))
-        ctx = ResolveContext(self.account_id, self.region, stack_name,
-                             parameters=self._parameters(template, parameters or {}),
+        values = self._parameters(template, parameters or {})
+        check_rules(template.rules, values, template.source)
+        ctx = ResolveContext(self.account_id, self.region, stack_name, parameters=values,
                              conditions=template.conditions, mappings=template.mappings, exports=self.exports)
         handler_ctx = HandlerContext(self.clients, self.account_id, self.region, stack_name)
         for logical_id, state in (external or {}).items():
@@ -262,7 +264,13 @@ class StackDeployer:
                                         f"given; pass it as --parameter {name}=VALUE")
             kind = str(spec.get("Type", "String"))
             if kind.startswith("AWS::SSM::Parameter::Value"):
-                value = self.clients.client("ssm").get_parameter(Name=value)["Parameter"]["Value"]
+                try:
+                    value = self.clients.client("ssm").get_parameter(Name=value)["Parameter"]["Value"]
+                except ClientError as exc:
+                    raise ProvisioningError(
+                        f"{template.source}: parameter {name} reads SSM parameter {value!r}, which cannot be read "
+                        f"in account {self.account_id} ({exc.response['Error']['Code']}); create it, or pass "
+                        f"--parameter {name}=VALUE") from exc
             if kind.startswith("List<") or kind == "CommaDelimitedList":
                 value = value if isinstance(value, list) else [v.strip() for v in str(value).split(",")]
             allowed = spec.get("AllowedValues")

@@ -27,6 +27,7 @@ class Template:
     source: str = "<template>"
     globals: Mapping[str, Any] = field(default_factory=dict)  # SAM's Globals section
     description: str | None = None
+    rules: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, body: Mapping[str, Any], source: str = "<template>") -> Template:
@@ -41,14 +42,15 @@ class Template:
                    conditions=body.get("Conditions") or {}, mappings=body.get("Mappings") or {},
                    outputs=body.get("Outputs") or {}, transform=body.get("Transform"), source=source,
                    globals=body.get("Globals") or {},
-                   description=str(body["Description"]) if body.get("Description") is not None else None)
+                   description=str(body["Description"]) if body.get("Description") is not None else None,
+                   rules=body.get("Rules") or {})
 
 
 def template_document(template: Template) -> dict[str, Any]:
     """A Template as a CloudFormation document (pure)."""
     body: dict[str, Any] = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": dict(template.resources)}
     for key, value in (("Parameters", template.parameters), ("Conditions", template.conditions),
-                       ("Mappings", template.mappings), ("Outputs", template.outputs)):
+                       ("Mappings", template.mappings), ("Outputs", template.outputs), ("Rules", template.rules)):
         if value:
             body[key] = dict(value)
     if template.transform:

@@ -38,6 +38,8 @@ class TargetCapabilities:
         isolation_unit: what one test's isolation costs: a fresh ``account`` or a ``stack``.
         public_layers: other accounts' published layers (Powertools') resolve; when False the
             harness stands in local packages for them (``[tool.harness.layers]``).
+        cdk_bootstrapped: accounts have what ``cdk bootstrap`` creates; when False the harness
+            stands in for it (the bootstrap version parameter, the asset buckets).
     """
 
     delivers_events: bool
@@ -47,6 +49,7 @@ class TargetCapabilities:
     reports_invocations: bool
     isolation_unit: str = "account"
     public_layers: bool = False
+    cdk_bootstrapped: bool = False
 
     def __post_init__(self) -> None:
         if self.isolation_unit not in ISOLATION_UNITS:

@@ -25,6 +25,7 @@ from harness.invocations import TargetHooks
 from harness.lambda_runtime.code import CodeStore, InterpreterResolver
 from harness.lambda_runtime.pool import ProcessRuntime
 from harness.lambda_runtime.spec import HOST_VARIABLES, Credentials, FunctionSpec
+from harness.provisioning.bootstrap import stand_in_for_bootstrap
 from harness.provisioning.deployer import Deployer
 from harness.provisioning.layers import builtin_layers, localise_layers
 from harness.provisioning.resources.base import Clients
@@ -217,7 +218,9 @@ class MotoTarget:
         return clients
 
     def _local_layers(self, template: Template, clients: Clients, account_id: str, region: str) -> Template:
-        """Other accounts' layers (the public Powertools layer ...) as local stand-ins, as deploy_app does."""
+        """Other accounts' layers (the public Powertools layer ...) as local stand-ins and the CDK
+        bootstrap stack stood in for, as deploy_app does."""
+        stand_in_for_bootstrap(template, clients)
         return localise_layers(template, clients, account_id=account_id, region=region, sources=builtin_layers(),
                                cache_dir=self.settings.cache_dir)
 

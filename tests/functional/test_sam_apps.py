@@ -48,3 +48,16 @@ def test_an_unknown_public_layer_is_one_clear_error(account: CloudAccount, harne
     assert "Indexer" in message and "[tool.harness.layers]" in message
     assert "arn:aws:lambda:*:111122223333:layer:shared-utils:*" in message
     assert not account.client("s3").list_buckets()["Buckets"]  # refused before anything was created
+
+
+def test_a_cdk_app_with_cdks_defaults_deploys_unmodified(account: CloudAccount,
+                                                         harness_settings: HarnessSettings) -> None:
+    source = AppSource("cdk", APPS / "cdk_default", command="python app.py", stack="CdkDefaults")
+    app = deploy_app(account, source, cache_dir=harness_settings.cache_dir)
+    synthesized = next((harness_settings.cache_dir / "synth").glob("*/CdkDefaults.template.json")).read_text()
+    assert "CheckBootstrapVersion" in synthesized and "cdk-hnb659fds-assets-" in synthesized  # CDK's defaults
+    account.client("sqs").send_message(QueueUrl=app.outputs["QueueUrl"], MessageBody="one")
+    account.settle()
+    logs = account.client("logs").filter_log_events(logGroupName=f"/aws/lambda/{app.outputs['FunctionName']}")
+    assert any(e["message"].strip() == "hello one" for e in logs["events"])  # the batch ran with the parameter
+    assert app.destroy() == []

@@ -109,3 +109,20 @@ def test_capabilities_as_cloudformation_requires_them() -> None:
         read_document(None, None)
     with pytest.raises(StackApiError, match="At least one Resources member"):
         read_document("Description: nothing\n", None)
+
+
+def test_rules_are_checked_as_cloudformation_checks_them() -> None:
+    from harness.provisioning.errors import ProvisioningError
+    from harness.provisioning.rules import check_rules
+
+    cdk_rule = {"CheckBootstrapVersion": {"Assertions": [{
+        "Assert": {"Fn::Not": [{"Fn::Contains": [["1", "2", "3", "4", "5"], {"Ref": "BootstrapVersion"}]}]},
+        "AssertDescription": "CDK bootstrap stack version 6 required."}]}}
+    check_rules(cdk_rule, {"BootstrapVersion": "30"})
+    with pytest.raises(ProvisioningError, match="rule CheckBootstrapVersion failed: CDK bootstrap stack version 6"):
+        check_rules(cdk_rule, {"BootstrapVersion": "5"})
+    conditional = {"ProdOnly": {"RuleCondition": {"Fn::Equals": [{"Ref": "Env"}, "prod"]},
+                                "Assertions": [{"Assert": {"Fn::EachMemberIn": [{"Ref": "Sizes"}, ["m", "l"]]}}]}}
+    check_rules(conditional, {"Env": "dev", "Sizes": "s"})  # the rule does not apply
+    with pytest.raises(ProvisioningError, match="ProdOnly failed"):
+        check_rules(conditional, {"Env": "prod", "Sizes": "m,s"})
