@@ -162,18 +162,27 @@ def run(paths: tuple[Path, ...], target: str, report_dir: Path | None, keyword: 
 @main.command()
 @click.option("--output", type=click.Path(path_type=Path), default=None,
               help="Also copy the template here (for cfn-lint and reviews).")
-def synth(output: Path | None) -> None:
+@click.option("--trial/--no-trial", default=True, show_default=True,
+              help="Also deploy it into a throwaway account of the embedded moto target and tear it down, "
+                   "so every API call is checked against botocore's service model and moto.")
+def synth(output: Path | None, trial: bool) -> None:
     """Synthesize the app of [tool.harness] (cached) and check that the provisioner can deploy it."""
-    from harness.project import load_app_source
+    from harness.project import load_app_source, project_settings
     from harness.provisioning.plan import plan
     from harness.provisioning.synth import synthesize
+    from harness.settings import HarnessSettings
 
     try:
         source = load_app_source(Path.cwd())
         if source is None:
             raise click.ClickException("no [tool.harness] app in ./pyproject.toml")
-        result = synthesize(source, Path(".harness/cache/synth"), os.environ)
+        settings = HarnessSettings.resolve(environ=os.environ, ini=project_settings(Path.cwd()))
+        result = synthesize(source, settings.cache_dir / "synth", os.environ)
         deployment = plan(result.template)
+        if trial:
+            from harness.trial import trial_deploy
+
+            tried = trial_deploy(source, settings)
     except HarnessError as exc:
         raise click.ClickException(str(exc)) from exc
     if output is not None:
@@ -187,6 +196,8 @@ def synth(output: Path | None) -> None:
     click.echo(f"{source.stack_name}: {len(deployment.order)} resources, {len(result.assets)} assets "
                f"({'cached' if result.cached else f'synthesized in {result.seconds:.1f} s'})"
                + (f"; template: {output}" if output else ""))
+    if trial:
+        click.echo(f"trial deploy on moto: {tried.resources} resources created and deleted in {tried.seconds:.1f} s")
 
 
 def _alive(pid: int) -> bool:

@@ -115,9 +115,9 @@ class Stack:
         self.operation_start = len(self.events)
         self.set_status(status, "User Initiated")
 
-    def failures(self) -> list[tuple[str, str]]:
-        """(logical id, reason) of each resource that failed in the current operation."""
-        return [(e.logical_id, e.reason or "") for e in self.events[self.operation_start:]
+    def failures(self) -> list[tuple[str, str, str]]:
+        """(logical id, type, reason) of each resource that failed in the current operation."""
+        return [(e.logical_id, e.type_name, e.reason or "") for e in self.events[self.operation_start:]
                 if e.status.endswith("_FAILED") and e.type_name != "AWS::CloudFormation::Stack"]
 
     @property

@@ -278,11 +278,11 @@ class StackService:
 
     @staticmethod
     def _failed_ids(stack: Stack) -> list[str]:
-        return list(dict.fromkeys(lid for lid, _ in stack.failures()))
+        return list(dict.fromkeys(lid for lid, _, _ in stack.failures()))
 
     @staticmethod
     def _failures(stack: Stack) -> list[str]:
-        return [f"{lid}: {reason}" for lid, reason in stack.failures()]
+        return [f"{lid} ({type_name}): {reason}" for lid, type_name, reason in stack.failures()]
 
 
 class StackServiceDeployer:

@@ -54,3 +54,23 @@ def test_up_and_down_serve_any_client_and_stop_everything(tmp_path: Path) -> Non
     assert not env_file.exists()
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert os.environ.get("HARNESS_PID") is None
+
+
+def test_synth_trial_deploy_fails_where_a_deploy_would(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.harness]\napp = "cloudformation"\npath = "t.yaml"\n')
+    template = tmp_path / "t.yaml"
+    template.write_text("Resources:\n  Jobs:\n    Type: AWS::DynamoDB::Table\n    Properties:\n"
+                        "      KeySchema: [{AttributeName: id, KeyType: HASH}]\n"
+                        "      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]\n"
+                        "      ProvisionedThroughput: {ReadCapacityUnits: many, WriteCapacityUnits: 1}\n")
+    synth = [sys.executable, "-m", "harness.cli", "synth"]
+    result = subprocess.run(synth, cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    # The plan accepts every property; botocore's model refuses the value's type at the trial deploy.
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Jobs (AWS::DynamoDB::Table)" in result.stderr
+    assert "ProvisionedThroughput.ReadCapacityUnits" in result.stderr and "valid types: <class 'int'>" in result.stderr
+    template.write_text(template.read_text().replace("many", "5"))
+    result = subprocess.run(synth, cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert "trial deploy on moto: 1 resources created and deleted" in result.stdout
+    assert not list(tmp_path.glob(".harness/harness-trial-*"))  # the trial's state is gone with it
