@@ -1,4 +1,4 @@
-"""The local HTTP API gateway with a real JWT authorizer.
+"""The local API gateway (HTTP APIs and REST APIs) with real JWT and Cognito authorizers.
 
 Example:
     urls = serve_apis(account, record)      # {"Api": "http://127.0.0.1:PORT"}; outputs now point there
@@ -14,6 +14,7 @@ from botocore.config import Config
 from harness.accounts import Account
 from harness.gateway.auth import JwksCache, jwks_fetcher
 from harness.gateway.model import apis_of
+from harness.gateway.rest import rest_apis_of
 from harness.gateway.server import HttpApiGateway
 from harness.provisioning.deployer import StackRecord
 
@@ -32,16 +33,17 @@ def serve_apis(account: Account, record: StackRecord) -> dict[str, HttpApiGatewa
 
     keys = JwksCache(jwks_fetcher(account.scope.endpoint_for("cognito-idp")))
     gateways: dict[str, HttpApiGateway] = {}
-    for api in apis_of(record):
-        gateway = HttpApiGateway(api, account_id=account.account_id, invoke=invoke, keys=keys).start()
+    for api in [*apis_of(record), *rest_apis_of(record)]:
+        gateway = HttpApiGateway(api, account_id=account.account_id, invoke=invoke, keys=keys,
+                                 clients=account.client).start()
         gateways[api.logical_id] = gateway
         account.on_close(gateway.stop)
         for name, value in list(record.outputs.items()):
-            record.outputs[name] = local_url(value, api.api_id, api.endpoint, gateway.url)
+            record.outputs[name] = local_url(value, api.api_id, api.endpoint, gateway.url, gateway.base_url)
     return gateways
 
 
-def local_url(value: Any, api_id: str, endpoint: str, url: str) -> Any:
+def local_url(value: Any, api_id: str, endpoint: str, url: str, base: str | None = None) -> Any:
     """``value`` with the API's public address replaced by the local ``url`` (pure).
 
     Example:
@@ -53,6 +55,6 @@ def local_url(value: Any, api_id: str, endpoint: str, url: str) -> Any:
     if value == api_id or (endpoint and value == endpoint):
         return url
     prefix = re.match(rf"^https?://{re.escape(api_id)}\.execute-api\.[a-z0-9-]+\.amazonaws\.com(?=/|$)", value)
-    if prefix:
-        return url + value[prefix.end():]
+    if prefix:  # the public URL names the stage itself: the server's root replaces the host
+        return (base or url) + value[prefix.end():]
     return value

@@ -137,6 +137,24 @@ def build_event_v1(request: HttpRequest, route: Route, path_parameters: Mapping[
     }
 
 
+def build_event_rest(request: HttpRequest, route: Route, path_parameters: Mapping[str, str],
+                     ctx: RequestContext) -> dict[str, Any]:
+    """The event a REST API's Lambda proxy integration sends (no ``version``; the stage in
+    ``requestContext.path``; a Cognito authorizer's claims under ``requestContext.authorizer``)."""
+    event = build_event_v1(request, route, path_parameters, ctx)
+    del event["version"]
+    context = event["requestContext"]
+    context["path"] = f"/{ctx.stage}{request.path}"
+    context["identity"] = {key: None for key in (
+        "cognitoIdentityPoolId", "accountId", "cognitoIdentityId", "caller", "accessKey", "principalOrgId",
+        "cognitoAuthenticationType", "cognitoAuthenticationProvider", "userArn", "user")} | context["identity"]
+    if ctx.claims is not None:
+        context["authorizer"] = {"claims": dict(ctx.claims)}
+    else:
+        del context["authorizer"]
+    return event
+
+
 class MalformedResponseError(ValueError):
     """The function's response cannot be mapped to an HTTP response."""
 

@@ -17,6 +17,18 @@ class JwtAuthorizer:
 
 
 @dataclass(frozen=True)
+class ServiceIntegration:
+    """A REST API integration that is not a Lambda proxy: an AWS service (``AWS``) or ``MOCK``."""
+
+    kind: str                      # AWS or MOCK
+    uri: str = ""                  # arn:aws:apigateway:REGION:sqs:path/ACCOUNT/QUEUE ...
+    request_templates: tuple[tuple[str, str], ...] = ()      # (content type, template)
+    request_parameters: tuple[tuple[str, str], ...] = ()     # (integration.request.x, source)
+    responses: tuple[tuple[str, str, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]], ...] = ()
+    # (status, selection pattern, response parameters, response templates)
+
+
+@dataclass(frozen=True)
 class Route:
     method: str          # GET, POST ... or ANY; "$default" routes use method "ANY" and path None
     path: str | None
@@ -25,6 +37,7 @@ class Route:
     payload_version: str = "2.0"
     authorizer: JwtAuthorizer | None = None
     scopes: tuple[str, ...] = ()
+    integration: ServiceIntegration | None = None  # REST APIs: an AWS service or MOCK instead of Lambda
 
 
 @dataclass(frozen=True)
@@ -47,6 +60,7 @@ class HttpApiDefinition:
     cors: Cors | None = None
     endpoint: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    kind: str = "http"  # http (API Gateway v2) or rest (API Gateway v1: REST payloads, stage in the path)
 
 
 def apis_of(record: StackRecord) -> list[HttpApiDefinition]:

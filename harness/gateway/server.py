@@ -20,12 +20,14 @@ from harness.gateway.events import (
     HttpResponse,
     MalformedResponseError,
     RequestContext,
+    build_event_rest,
     build_event_v1,
     build_event_v2,
     error_response,
     map_response_v1,
     map_response_v2,
 )
+from harness.gateway.integrations import Clients, call_integration
 from harness.gateway.model import Cors, HttpApiDefinition
 from harness.gateway.routing import match_route
 
@@ -36,10 +38,12 @@ Invoke = Callable[[str, bytes], tuple[bytes, str | None]]  # (function arn, payl
 class HttpApiGateway:
     """Serves one HTTP API; ``handle`` is the pure-ish core, the HTTP server its edge."""
 
-    def __init__(self, api: HttpApiDefinition, *, account_id: str, invoke: Invoke, keys: JwksCache) -> None:
+    def __init__(self, api: HttpApiDefinition, *, account_id: str, invoke: Invoke, keys: JwksCache,
+                 clients: Clients | None = None) -> None:
         self.api = api
         self.account_id = account_id
         self._invoke = invoke
+        self._clients = clients
         self._keys = keys
         self.access_log: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -47,10 +51,15 @@ class HttpApiGateway:
         self._thread: threading.Thread | None = None
 
     @property
-    def url(self) -> str:
+    def base_url(self) -> str:
+        """The server's root (a named stage is the first path segment under it)."""
         assert self._server is not None, "start() first"
-        base = f"http://127.0.0.1:{self._server.server_port}"
-        return base if self.api.stage == "$default" else f"{base}/{self.api.stage}"
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    @property
+    def url(self) -> str:
+        """The API's invoke URL: the root, or the root and the stage."""
+        return self.base_url if self.api.stage == "$default" else f"{self.base_url}/{self.api.stage}"
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         """Route, authorize, invoke and map one request, as API Gateway would."""
@@ -80,9 +89,19 @@ class HttpApiGateway:
                              f"{self.api.api_id}.execute-api.localhost", datetime.now(UTC), claims, scopes)
         local = HttpRequest(request.method, path, request.raw_query, request.headers, request.body,
                             request.source_ip, request.protocol)
+        if route.integration is not None:  # a REST API's MOCK or AWS service integration
+            if self._clients is None:
+                return self._log(request, request_id, route.route_key, error_response(500, "Internal server error"),
+                                 started)
+            response = call_integration(route.integration, local, ctx, found.path_parameters, self._clients)
+            return self._log(request, request_id, route.route_key, self._cors(request, response), started)
         v2 = route.payload_version != "1.0"
-        event = build_event_v2(local, route.route_key, found.path_parameters, ctx) if v2 \
-            else build_event_v1(local, route, found.path_parameters, ctx)
+        if self.api.kind == "rest":
+            event = build_event_rest(local, route, found.path_parameters, ctx)
+        elif v2:
+            event = build_event_v2(local, route.route_key, found.path_parameters, ctx)
+        else:
+            event = build_event_v1(local, route, found.path_parameters, ctx)
         response = self._call(route.function_arn, json.dumps(event).encode(), v2)
         return self._log(request, request_id, route.route_key, self._cors(request, response), started)
 

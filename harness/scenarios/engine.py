@@ -21,8 +21,9 @@ from harness.cloud import LocalCloud
 from harness.deployed import deploy_app
 from harness.errors import HarnessError
 from harness.provisioning import AppSource
+from harness.scenarios.kinds import RUNNERS
 from harness.scenarios.model import Scenario, Step
-from harness.scenarios.steps import STEP_RUNNERS, ExpectationFailed, StepContext, peek
+from harness.scenarios.steps import ExpectationFailed, StepContext, peek
 from harness.scenarios.variables import interpolate
 from harness.settings import HarnessSettings
 
@@ -116,7 +117,7 @@ class ScenarioRunner:
             "tomorrow": (now + timedelta(days=1)).date().isoformat(),
         }
         variables.update(interpolate(dict(scenario.variables), variables))
-        ctx = StepContext(account, app, Path(scenario.file).parent, actions=result.trace)
+        ctx = StepContext(account, app, Path(scenario.file).parent, actions=result.trace, runners=RUNNERS)
         for bus in {interpolate(s.args["bus"], variables) for s in scenario.steps if s.kind == "expect_events"}:
             ctx.probes[bus] = self._probe(account, bus)
         return ctx, variables
@@ -153,7 +154,7 @@ class ScenarioRunner:
         result.steps.append(outcome)
         try:
             args = interpolate(dict(step.args), variables)
-            value = STEP_RUNNERS[step.kind](ctx, args)
+            value = RUNNERS[step.kind](ctx, args)
             if isinstance(value, dict):
                 variables["last"] = value
                 from harness.scenarios.matchers import extract

@@ -1,56 +1,15 @@
-"""The JSON Schema of scenario files, built from one table of step kinds (also printed into docs)."""
+"""The JSON Schema of scenario files, built from the step kinds of ``kinds.py``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-STRING = {"type": "string"}
-ANY: dict[str, Any] = {}
-OBJECT = {"type": "object"}
-NUMBER = {"type": "number"}
-CAPTURE = {"type": "object", "additionalProperties": {"type": "string"}}
+from harness.scenarios.kinds import KINDS, STRING
 
-# kind -> (required keys, {key: schema})
-STEPS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
-    # actions
-    "put_object": (("bucket", "key"), {"bucket": STRING, "key": STRING, "body": ANY, "file": STRING,
-                                       "content_type": STRING, "count": {"type": "integer", "minimum": 1}}),
-    "delete_object": (("bucket", "key"), {"bucket": STRING, "key": STRING}),
-    "upload": (("url", "body"), {"url": STRING, "body": ANY, "content_type": STRING}),
-    "send_message": (("queue", "body"), {"queue": STRING, "body": ANY, "attributes": OBJECT,
-                                         "group_id": STRING, "dedup_id": STRING}),
-    "put_events": (("source", "detail_type", "detail"), {"bus": STRING, "source": STRING,
-                                                         "detail_type": STRING, "detail": ANY}),
-    "put_item": (("table", "item"), {"table": STRING, "item": OBJECT}),
-    "update_item": (("table", "key", "set"), {"table": STRING, "key": OBJECT, "set": OBJECT}),
-    "invoke": (("function",), {"function": STRING, "payload": ANY, "async": {"type": "boolean"},
-                               "expect": OBJECT, "capture": CAPTURE}),
-    "api": (("method", "path"), {"api": STRING, "user": STRING, "pool": STRING, "groups": {"type": "array", "items": STRING},
-                                 "token": {"enum": ["none", "expired", "wrong-audience"]},
-                                 "method": STRING, "path": STRING, "query": OBJECT, "body": ANY,
-                                 "headers": OBJECT, "expect": OBJECT, "capture": CAPTURE}),
-    "set_parameter": (("name", "value"), {"name": STRING, "value": ANY}),
-    "set_secret": (("id", "value"), {"id": STRING, "value": ANY}),
-    # waits
-    "settle": ((), {"timeout": NUMBER}),
-    # only for behaviour that is about time itself (a cache TTL): the reason is required
-    "pause": (("seconds", "reason"), {"seconds": NUMBER, "reason": STRING}),
-    "wait_until": (("expect",), {"expect": OBJECT, "timeout": NUMBER}),
-    # expectations
-    "expect_item": (("table", "key"), {"table": STRING, "key": OBJECT, "match": ANY,
-                                       "absent": {"type": "boolean"}, "capture": CAPTURE}),
-    "expect_query": (("table", "partition"), {"table": STRING, "index": STRING, "partition": OBJECT,
-                                              "count": {"type": "integer"}, "match": ANY, "capture": CAPTURE}),
-    "expect_queue": (("queue",), {"queue": STRING, "count": {"type": "integer"}, "messages": ANY}),
-    "expect_events": (("bus",), {"bus": STRING, "detail_type": STRING, "count": {"type": "integer"},
-                                 "match": ANY}),
-    "expect_invocations": (("function",), {"function": STRING, "count": {"type": "integer"},
-                                           "min": {"type": "integer"}, "errors": {"type": "integer"}}),
-    "expect_logs": (("function",), {"function": STRING, "contains": STRING, "correlation_id": STRING,
-                                    "min": {"type": "integer"}}),
-    "expect_alarm": (("alarm", "state"), {"alarm": STRING, "state": {"enum": ["OK", "ALARM", "INSUFFICIENT_DATA"]},
-                                         "timeout": NUMBER}),
-}
+# kind -> (required keys, {key: schema}), from the one declaration of each kind
+STEPS: dict[str, tuple[tuple[str, ...], Mapping[str, Any]]] = {
+    name: (kind.required, kind.properties) for name, kind in KINDS.items()}
 EXPECTATIONS = tuple(k for k in STEPS if k.startswith("expect_"))
 
 

@@ -1,4 +1,4 @@
-"""What each step kind does: one function per kind, registered in ``STEP_RUNNERS``.
+"""What each step kind does: one function per kind, declared (with its schema and doc) in ``kinds.py``.
 
 Actions return a result (for ``capture`` and the trace); expectations raise ExpectationFailed with
 the expected/actual difference.
@@ -41,6 +41,7 @@ class StepContext:
     app: DeployedApp | None
     base_dir: Path
     probes: dict[str, str] = field(default_factory=dict)   # bus name -> probe queue url
+    runners: Mapping[str, Callable[[StepContext, Mapping[str, Any]], Any]] = field(default_factory=dict)
     actions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -232,7 +233,7 @@ def pause(ctx: StepContext, args: Mapping[str, Any]) -> Any:
 
 def wait_until_step(ctx: StepContext, args: Mapping[str, Any]) -> Any:
     (kind, inner), = args["expect"].items()
-    runner = STEP_RUNNERS[kind]
+    runner = ctx.runners[kind]
     last: list[Exception] = []
 
     def attempt() -> bool:
@@ -404,13 +405,3 @@ def _correlation(line: str) -> str | None:
     except ValueError:
         return None
     return value.get("correlation_id") if isinstance(value, dict) else None
-
-
-STEP_RUNNERS: dict[str, Callable[[StepContext, Mapping[str, Any]], Any]] = {
-    "put_object": put_object, "upload": upload, "delete_object": delete_object, "send_message": send_message,
-    "put_events": put_events, "put_item": put_item, "update_item": update_item, "invoke": invoke, "api": api,
-    "set_parameter": set_parameter, "set_secret": set_secret, "settle": settle, "pause": pause, "wait_until": wait_until_step,
-    "expect_item": expect_item, "expect_query": expect_query, "expect_queue": expect_queue,
-    "expect_events": expect_events, "expect_invocations": expect_invocations, "expect_logs": expect_logs,
-    "expect_alarm": expect_alarm,
-}

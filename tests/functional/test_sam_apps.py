@@ -61,3 +61,43 @@ def test_a_cdk_app_with_cdks_defaults_deploys_unmodified(account: CloudAccount,
     logs = account.client("logs").filter_log_events(logGroupName=f"/aws/lambda/{app.outputs['FunctionName']}")
     assert any(e["message"].strip() == "hello one" for e in logs["events"])  # the batch ran with the parameter
     assert app.destroy() == []
+
+
+def test_rest_apis_lambda_proxy_with_cognito_and_an_sqs_integration(account: CloudAccount,
+                                                                     harness_settings: HarnessSettings) -> None:
+    import json
+    import urllib.error
+    import urllib.request
+
+    app = deploy_app(account, AppSource("sam", APPS / "sam_rest" / "template.yaml", stack="rest"),
+                     cache_dir=harness_settings.cache_dir)
+    base, orders = app.outputs["ApiUrl"], app.outputs["OrdersUrl"]
+    assert base.startswith("http://127.0.0.1:") and base.endswith("/dev")  # the stage stays in the path
+    account.client("dynamodb").put_item(TableName=app.outputs["TableName"], Item={"id": {"S": "a1"}})
+
+    def call(url: str, data: bytes | None = None, token: str | None = None) -> tuple[int, dict[str, str], bytes]:
+        request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET",
+                                         headers={"Content-Type": "application/json",
+                                                  **({"Authorization": token} if token else {})})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    assert call(f"{base}/items/a1")[0] == 401  # the Cognito authorizer wants a token
+    token = app.users().token("alice")
+    status, headers, body = call(f"{base}/items/a1?view=full", token=token)
+    assert status == 200 and headers["x-served-by"] == "lambda"
+    event_view = json.loads(body)
+    assert event_view == {"item": {"id": "a1"}, "user": "alice", "resource": "/items/{id}", "stage": "dev",
+                          "path": "/items/a1", "query": {"view": "full"}}
+    assert call(f"{base}/items/zz", token=token)[0] == 404
+    assert call(f"{base}/nothing", token=token)[0] in (403, 404)
+
+    status, _, body = call(orders, json.dumps({"id": "o1", "qty": 3}).encode())
+    assert status == 202 and json.loads(body)["accepted"]  # the SQS message id, through the response template
+    account.settle()
+    stored = account.client("dynamodb").get_item(TableName=app.outputs["TableName"], Key={"id": {"S": "o1"}})
+    assert stored["Item"] == {"id": {"S": "o1"}, "via": {"S": "sqs"}, "qty": {"S": "3"}}
+    assert app.destroy() == []

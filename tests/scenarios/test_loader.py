@@ -74,3 +74,13 @@ def test_readme_embeds_the_current_schema() -> None:
     readme = (ROOT / "scenarios" / "README.md").read_text()
     embedded = readme.split("```json\n", 1)[1].split("\n```", 1)[0]
     assert json.loads(embedded) == scenario_schema(), "regenerate the schema block of scenarios/README.md"
+
+
+def test_readme_steps_table_is_the_declared_kinds() -> None:
+    from harness.scenarios.kinds import KINDS, RUNNERS, documentation_table
+    from harness.scenarios.schema import STEPS
+
+    readme = (ROOT / "scenarios" / "README.md").read_text()
+    assert documentation_table() in readme, "regenerate the steps table of scenarios/README.md from kinds.py"
+    assert set(KINDS) == set(STEPS) == set(RUNNERS)
+    assert all(callable(run) for run in RUNNERS.values())

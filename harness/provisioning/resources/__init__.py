@@ -39,6 +39,12 @@ HANDLERS: dict[str, str] = {
     "AWS::ApiGatewayV2::Integration": "identity:IntegrationHandler",
     "AWS::ApiGatewayV2::Authorizer": "identity:AuthorizerHandler",
     "AWS::ApiGatewayV2::Stage": "identity:StageHandler",
+    "AWS::ApiGateway::RestApi": "restapi:RestApiHandler",
+    "AWS::ApiGateway::Resource": "restapi:RestResourceHandler",
+    "AWS::ApiGateway::Method": "restapi:MethodHandler",
+    "AWS::ApiGateway::Authorizer": "restapi:RestAuthorizerHandler",
+    "AWS::ApiGateway::Deployment": "restapi:DeploymentHandler",
+    "AWS::ApiGateway::Stage": "restapi:StageHandler",
 }
 _cache: dict[str, ResourceHandler] = {}
 

@@ -1,9 +1,9 @@
 """Deploying onto LocalStack: its own CloudFormation for what it has, the harness for the rest.
 
-LocalStack's free edition has no HTTP APIs (apigatewayv2) and no Cognito. Those resources are
-created by the harness's deployer on the target's side services (an embedded moto server that
-serves them, with the harness's gateway in front of the APIs); everything else goes through
-LocalStack's CloudFormation. ``harness.provisioning.split`` decides who creates what.
+LocalStack's free edition has no HTTP APIs (apigatewayv2) and no Cognito. Those resources, and REST
+APIs (so that one gateway serves every API the same way on both local targets), are created by the
+harness's deployer on the target's side services (an embedded moto server, with the harness's
+gateway in front of the APIs); everything else goes through LocalStack's CloudFormation. ``harness.provisioning.split`` decides who creates what.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from harness.provisioning.template import Template, template_document, with_stri
 from harness.waiting import wait_until
 
 LOG = logging.getLogger(__name__)
-SIDE_TYPE_PREFIXES = ("AWS::ApiGatewayV2::", "AWS::Cognito::")
+SIDE_TYPE_PREFIXES = ("AWS::ApiGatewayV2::", "AWS::ApiGateway::", "AWS::Cognito::")
 _CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 _DONE = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 _FAILED = ("CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE",

@@ -48,7 +48,7 @@ from harness.targets.localstack.server import (
 )
 
 LOG = logging.getLogger(__name__)
-SIDE_SERVICES = ("cognito-idp", "apigatewayv2")
+SIDE_SERVICES = ("cognito-idp", "apigatewayv2", "apigateway")
 
 
 class LocalStackTarget:

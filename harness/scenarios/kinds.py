@@ -1,0 +1,108 @@
+"""Scenario step kinds, each declared once: its runner, its schema and its documentation row.
+
+The JSON Schema (``schema.py``), the engine's dispatch and the steps table of
+``scenarios/README.md`` all come from ``KINDS``; a test checks the README against
+``documentation_table()``. A new step kind is a runner in ``steps.py`` and one entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from harness.scenarios import steps
+
+STRING = {"type": "string"}
+ANY: dict[str, Any] = {}
+OBJECT = {"type": "object"}
+NUMBER = {"type": "number"}
+CAPTURE = {"type": "object", "additionalProperties": {"type": "string"}}
+
+Runner = Callable[[steps.StepContext, Mapping[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class StepKind:
+    name: str
+    run: Runner
+    required: tuple[str, ...]
+    properties: Mapping[str, Any]
+    doc: str
+
+    def __post_init__(self) -> None:
+        missing = [k for k in self.required if k not in self.properties]
+        if missing:
+            raise ValueError(f"step kind {self.name}: required {missing} have no schema")
+
+    def row(self) -> str:
+        """This kind's row of the README's steps table."""
+        optional = [k for k in self.properties if k not in self.required]
+        return (f"| `{self.name}` | {', '.join(f'`{k}`' for k in self.required) or '-'} | "
+                f"{', '.join(f'`{k}`' for k in optional) or '-'} | {self.doc} |")
+
+
+KINDS: dict[str, StepKind] = {kind.name: kind for kind in (
+    StepKind("put_object", steps.put_object, ("bucket", "key"), {"bucket": STRING, "key": STRING, "body": ANY, "file": STRING,
+                                       "content_type": STRING, "count": {"type": "integer", "minimum": 1}},
+             "upload an object (`count: N` repeats it, `{n}` in the key is the index)"),
+    StepKind("delete_object", steps.delete_object, ("bucket", "key"), {"bucket": STRING, "key": STRING},
+             "delete an object"),
+    StepKind("upload", steps.upload, ("url", "body"), {"url": STRING, "body": ANY, "content_type": STRING},
+             "PUT a body to a URL (a pre-signed upload URL from the API)"),
+    StepKind("send_message", steps.send_message, ("queue", "body"), {"queue": STRING, "body": ANY, "attributes": OBJECT,
+                                         "group_id": STRING, "dedup_id": STRING},
+             "send an SQS message (JSON bodies are encoded)"),
+    StepKind("put_events", steps.put_events, ("source", "detail_type", "detail"), {"bus": STRING, "source": STRING,
+                                                         "detail_type": STRING, "detail": ANY},
+             "put an EventBridge event"),
+    StepKind("put_item", steps.put_item, ("table", "item"), {"table": STRING, "item": OBJECT},
+             "put a DynamoDB item (plain JSON values)"),
+    StepKind("update_item", steps.update_item, ("table", "key", "set"), {"table": STRING, "key": OBJECT, "set": OBJECT},
+             "set attributes of an existing DynamoDB item"),
+    StepKind("invoke", steps.invoke, ("function",), {"function": STRING, "payload": ANY, "async": {"type": "boolean"},
+                               "expect": OBJECT, "capture": CAPTURE},
+             "invoke a function (by logical id prefix or name); `expect` on {payload, error}"),
+    StepKind("api", steps.api, ("method", "path"), {"api": STRING, "user": STRING, "pool": STRING, "groups": {"type": "array", "items": STRING},
+                                 "token": {"enum": ["none", "expired", "wrong-audience"]},
+                                 "method": STRING, "path": STRING, "query": OBJECT, "body": ANY,
+                                 "headers": OBJECT, "expect": OBJECT, "capture": CAPTURE},
+             "call an API of the stack (`api`: its logical id, needed when there are several) as a named user of the stack's user pool (`pool`: its logical id, needed when there are several); `expect` on {status, headers, body}"),
+    StepKind("set_parameter", steps.set_parameter, ("name", "value"), {"name": STRING, "value": ANY},
+             "set an SSM parameter"),
+    StepKind("set_secret", steps.set_secret, ("id", "value"), {"id": STRING, "value": ANY},
+             "set a Secrets Manager secret value"),
+    StepKind("settle", steps.settle, (), {"timeout": NUMBER},
+             "wait until every event source is drained and nothing runs"),
+    StepKind("pause", steps.pause, ("seconds", "reason"), {"seconds": NUMBER, "reason": STRING},
+             "wait a fixed time, only for behaviour about time itself (a cache TTL); `reason` required"),
+    StepKind("wait_until", steps.wait_until_step, ("expect",), {"expect": OBJECT, "timeout": NUMBER},
+             "retry one expectation until it holds or `timeout` (s) passes"),
+    StepKind("expect_item", steps.expect_item, ("table", "key"), {"table": STRING, "key": OBJECT, "match": ANY,
+                                       "absent": {"type": "boolean"}, "capture": CAPTURE},
+             "a DynamoDB item matches (or is `absent`)"),
+    StepKind("expect_query", steps.expect_query, ("table", "partition"), {"table": STRING, "index": STRING, "partition": OBJECT,
+                                              "count": {"type": "integer"}, "match": ANY, "capture": CAPTURE},
+             "a partition (of the table or an index) has `count` items / items matching"),
+    StepKind("expect_queue", steps.expect_queue, ("queue",), {"queue": STRING, "count": {"type": "integer"}, "messages": ANY},
+             "a queue holds `count` messages / messages matching (peeked, not consumed)"),
+    StepKind("expect_events", steps.expect_events, ("bus",), {"bus": STRING, "detail_type": STRING, "count": {"type": "integer"},
+                                 "match": ANY},
+             "events seen on a bus (the engine puts a probe rule on it) match"),
+    StepKind("expect_invocations", steps.expect_invocations, ("function",), {"function": STRING, "count": {"type": "integer"},
+                                           "min": {"type": "integer"}, "errors": {"type": "integer"}},
+             "a function ran `count` / at least `min` times, with `errors` failures"),
+    StepKind("expect_logs", steps.expect_logs, ("function",), {"function": STRING, "contains": STRING, "correlation_id": STRING,
+                                    "min": {"type": "integer"}},
+             "a function logged lines containing text / with a correlation id"),
+    StepKind("expect_alarm", steps.expect_alarm, ("alarm", "state"), {"alarm": STRING, "state": {"enum": ["OK", "ALARM", "INSUFFICIENT_DATA"]},
+                                         "timeout": NUMBER},
+             "an alarm is in a state (on targets that publish no metrics the harness evaluates SQS-depth alarms from the queues; where CloudWatch evaluates them, the state is polled up to `timeout`, default 600 s)"),
+)}
+RUNNERS: dict[str, Runner] = {name: kind.run for name, kind in KINDS.items()}
+
+
+def documentation_table() -> str:
+    """The steps table of ``scenarios/README.md``."""
+    return "\n".join(["| kind | required | optional | what it does |", "|---|---|---|---|",
+                      *(kind.row() for kind in KINDS.values())])
