@@ -1,4 +1,5 @@
-"""Fixes to moto's SQS that the harness's promises depend on, installed with the seams.
+"""Fixes to moto that the harness's promises depend on, installed with the seams: one named
+function each, listed in ``FIXES``.
 
 Thread safety: moto's ``Queue.delete_message`` rebuilds the message list without the queue's lock
 while ``SendMessage`` appends under it, so a send racing a delete is lost; concurrent receives can
@@ -27,21 +28,26 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
+from harness.targets.moto_policy_fix import install_condition_fix
+
 Patch = Callable[[Any, str, Any], None]
 
 
-def install_fixes(patch: Patch) -> None:
-    """Install every fix through ``patch(owner, name, replacement)`` (which records originals)."""
+def fix_module_scan(patch: Patch) -> None:
+    """Speed: every request rescanned moto's package folder (~250 stat calls); the list is cached."""
     import moto.backends
-    from moto.core.utils import unix_time_millis
-    from moto.sqs.models import Queue, SQSBackend
 
     modules = tuple(moto.backends.list_of_moto_modules())
     patch(moto.backends, "list_of_moto_modules", lambda: modules)
 
+
+def fix_sqs_locking(patch: Patch) -> None:
+    """Deletes and receives hold the queue's lock (a send racing a delete was lost; concurrent
+    receives could hand out one message twice)."""
+    from moto.sqs.models import Queue, SQSBackend
+
     original_delete = Queue.delete_message
     original_receive = SQSBackend.receive_message
-    original_valid = SQSBackend.is_message_valid_based_on_retention_period
 
     def delete_message(queue: Any, receipt_handle: str) -> None:
         with queue._messages_lock:
@@ -52,15 +58,23 @@ def install_fixes(patch: Patch) -> None:
         with queue._messages_lock:
             return original_receive(backend, queue_name, *args, **kwargs)
 
+    patch(Queue, "delete_message", delete_message)
+    patch(SQSBackend, "receive_message", receive_message)
+
+
+def fix_sqs_counters(patch: Patch) -> None:
+    """Speed, same answers: queue counters in one pass with one clock read, a direct retention check
+    (each send and received message recomputed every attribute)."""
+    from moto.core.utils import unix_time_millis
+    from moto.sqs.models import Queue, SQSBackend
+
+    original_valid = SQSBackend.is_message_valid_based_on_retention_period
+
     def retention_valid(backend: Any, queue_name: str, message: Any) -> bool:
         period = getattr(backend.get_queue(queue_name), "message_retention_period", None)
         if period is None:
             return bool(original_valid(backend, queue_name, message))
         return bool(int(period) + message.sent_timestamp / 1000 > time.time())
-
-    patch(Queue, "delete_message", delete_message)
-    patch(SQSBackend, "receive_message", receive_message)
-    patch(SQSBackend, "is_message_valid_based_on_retention_period", retention_valid)
 
     def messages(queue: Any) -> list[Any]:
         now = unix_time_millis()
@@ -77,6 +91,16 @@ def install_fixes(patch: Patch) -> None:
         now = unix_time_millis()
         return sum(1 for m in queue._messages if now < m.delayed_until)
 
+    patch(SQSBackend, "is_message_valid_based_on_retention_period", retention_valid)
+    patch(Queue, "messages", property(messages))
+    patch(Queue, "approximate_number_of_messages", property(count_visible))
+    patch(Queue, "approximate_number_of_messages_not_visible", property(count_not_visible))
+    patch(Queue, "approximate_number_of_messages_delayed", property(count_delayed))
+
+
+def fix_presigned_account(patch: Patch) -> None:
+    """A pre-signed URL's access key is read from the URL (a form body hid it, so uploads raised
+    their S3 events in moto's default account)."""
     from moto.core.responses import BaseResponse
 
     original_access_key = BaseResponse.get_access_key
@@ -91,6 +115,10 @@ def install_fixes(patch: Patch) -> None:
 
     patch(BaseResponse, "get_access_key", get_access_key)
 
+
+def fix_account_lookup(patch: Patch) -> None:
+    """Resolving an access key's account searches existing IAM backends only (it created every
+    partition's backend, ~65 ms each, so each new account slowed every later request)."""
     import moto.iam.models as iam_models
     from moto.core.models import DEFAULT_ACCOUNT_ID
 
@@ -102,13 +130,9 @@ def install_fixes(patch: Patch) -> None:
         return str(DEFAULT_ACCOUNT_ID)
 
     patch(iam_models, "get_account_id_from", get_account_id_from)
-    patch(Queue, "messages", property(messages))
-    patch(Queue, "approximate_number_of_messages", property(count_visible))
-    patch(Queue, "approximate_number_of_messages_not_visible", property(count_not_visible))
-    patch(Queue, "approximate_number_of_messages_delayed", property(count_delayed))
 
 
-def install_dynamodb_fixes(patch: Patch) -> None:
+def fix_dynamodb_concurrency(patch: Patch) -> None:
     """Serialize each DynamoDB backend's reads and writes, and make transactions snapshot-free.
 
     moto's TransactWriteItems deep-copies every table it touches (O(table size) per call) and
@@ -217,3 +241,21 @@ def install_dynamodb_fixes(patch: Patch) -> None:
                 raise
 
     patch(DynamoDBBackend, "transact_write_items", transact_write_items)
+
+
+# Every fix by name: one function each, installed in this order by ``install_fixes``.
+FIXES: dict[str, Callable[[Patch], None]] = {
+    "module scan": fix_module_scan,
+    "SQS locking": fix_sqs_locking,
+    "SQS counters": fix_sqs_counters,
+    "pre-signed URL account": fix_presigned_account,
+    "access key account lookup": fix_account_lookup,
+    "DynamoDB concurrency": fix_dynamodb_concurrency,
+    "policy conditions on missing keys": install_condition_fix,
+}
+
+
+def install_fixes(patch: Patch) -> None:
+    """Install every fix through ``patch(owner, name, replacement)`` (which records originals)."""
+    for fix in FIXES.values():
+        fix(patch)

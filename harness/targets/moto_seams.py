@@ -28,8 +28,7 @@ from harness.lambda_runtime.pool import FunctionPackage, ProcessRuntime
 from harness.lambda_runtime.spec import FunctionSpec, InvocationResult, LayerRef
 from harness.stacks import StackService
 from harness.targets.moto_cloudformation import install_cloudformation
-from harness.targets.moto_fixes import install_dynamodb_fixes, install_fixes
-from harness.targets.moto_policy_fix import install_condition_fix
+from harness.targets.moto_fixes import install_fixes
 from harness.wiring.eventbridge import build_target_input
 
 LOG = logging.getLogger(__name__)
@@ -84,8 +83,6 @@ class MotoSeams:
             if self.stacks is not None:
                 install_cloudformation(self._patch, self.stacks)
             install_fixes(self._patch)
-            install_condition_fix(self._patch)
-            install_dynamodb_fixes(self._patch)
             _installed = self
 
     def uninstall(self) -> None:

@@ -1,7 +1,7 @@
 """Event source registry: the ARN service of a mapping's source -> its poller, imported lazily.
 
 A new event source is one module with a pure ``build_record``/``build_event`` and a poller class
-taking ``(mapping, context)``, plus one line here.
+taking ``(mapping, context)`` (a stream source subclasses ``streams.StreamPoller``), plus one line here.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from harness.wiring.base import EventPoller, MappingConfig, PollerContext
 
 POLLERS: dict[str, str] = {
     "sqs": "harness.wiring.sqs:SqsPoller",
-    "dynamodb": "harness.wiring.dynamodb_stream:StreamPoller",
+    "dynamodb": "harness.wiring.dynamodb_stream:DynamoDBStreamPoller",
 }
 
 
