@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -65,7 +66,7 @@ class HttpApiGateway:
         """Route, authorize, invoke and map one request, as API Gateway would."""
         started = time.perf_counter()
         request_id = str(uuid.uuid4())
-        path = request.path
+        path = re.sub(r"/{2,}", "/", request.path)  # API Gateway treats `//inbox` as `/inbox`
         if self.api.stage != "$default":
             prefix = f"/{self.api.stage}"
             if not (path == prefix or path.startswith(prefix + "/")):

@@ -10,6 +10,7 @@ from typing import Any
 
 from harness.provisioning.assets import FileAsset, zip_folder
 from harness.provisioning.errors import ProvisioningError
+from harness.provisioning.sam_build import built_folder, needs_build
 from harness.provisioning.template import Template, load_template
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
@@ -29,7 +30,7 @@ MANAGED_POLICIES = {
 _CODE_PROPERTIES = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri"}
 
 
-def transform_sam(path: Path, *, region: str) -> tuple[Template, list[FileAsset]]:
+def transform_sam(path: Path, *, region: str, cache_root: Path | None = None) -> tuple[Template, list[FileAsset]]:
     """The CloudFormation template and code assets of a SAM template file.
 
     Raises:
@@ -41,7 +42,7 @@ def transform_sam(path: Path, *, region: str) -> tuple[Template, list[FileAsset]
                             "Mappings": dict(raw.mappings), "Outputs": dict(raw.outputs)}
     if raw.globals:
         body["Globals"] = copy.deepcopy(dict(raw.globals))
-    assets = _localise_code(body, path.parent)
+    assets = _localise_code(body, path.parent, cache_root)
     return transform_document(body, region=region, source=str(path)), assets
 
 
@@ -74,9 +75,10 @@ def transform_document(document: Mapping[str, Any], *, region: str, source: str 
     return Template.from_dict(output, source=source)
 
 
-def _localise_code(body: dict[str, Any], base: Path) -> list[FileAsset]:
+def _localise_code(body: dict[str, Any], base: Path, cache_root: Path | None = None) -> list[FileAsset]:
     assets: list[FileAsset] = []
     globals_function = (body.get("Globals") or {}).get("Function") or {}
+    runtime_default = str(globals_function.get("Runtime", ""))
     for logical_id, resource in body["Resources"].items():
         prop = _CODE_PROPERTIES.get(resource.get("Type"))
         if prop is None:
@@ -88,6 +90,9 @@ def _localise_code(body: dict[str, Any], base: Path) -> list[FileAsset]:
         folder = (base / str(uri)).resolve()
         if not folder.exists():
             raise ProvisioningError(f"{logical_id}: {prop} {uri!r} does not exist (looked in {folder})")
+        runtime = str(props.get("Runtime", runtime_default))
+        if cache_root is not None and prop == "CodeUri" and runtime.startswith("python") and needs_build(folder):
+            folder = built_folder(folder, cache_root, logical_id=logical_id, runtime=runtime)  # as `sam build` ships
         data = zip_folder(folder) if folder.is_dir() else folder.read_bytes()
         asset_id = hashlib.sha256(data).hexdigest()
         key = f"assets/{asset_id}.zip"

@@ -77,7 +77,8 @@ def synthesize(source: AppSource, cache_root: Path, environ: Mapping[str, str]) 
     if source.kind == "sam":
         from harness.provisioning.sam import transform_sam
 
-        template, assets = transform_sam(source.path, region=environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+        template, assets = transform_sam(source.path, region=environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+                                         cache_root=cache_root)
         return SynthResult(template, assets, False, time.perf_counter() - started)
     out_dir, cached = _cdk_synth(source, cache_root, environ)
     stack = source.stack or _only_stack(out_dir)

@@ -91,7 +91,8 @@ def test_rest_apis_lambda_proxy_with_cognito_and_an_sqs_integration(account: Clo
     assert status == 200 and headers["x-served-by"] == "lambda"
     event_view = json.loads(body)
     assert event_view == {"item": {"id": "a1"}, "user": "alice", "resource": "/items/{id}", "stage": "dev",
-                          "path": "/items/a1", "query": {"view": "full"}}
+                          "path": "/items/a1", "query": {"view": "full"}, "size": "2.0 kB"}
+    assert call(f"{base}//items/a1", token=token)[0] == 200  # API Gateway treats `//` as `/`
     assert call(f"{base}/items/zz", token=token)[0] == 404
     assert call(f"{base}/nothing", token=token)[0] in (403, 404)
 
