@@ -57,12 +57,21 @@ class LayerSource:
 
 
 def builtin_layers() -> tuple[LayerSource, ...]:
-    """AWS's public Powertools for AWS Lambda (Python) layers: the release installed here, else the latest."""
+    """AWS's public Powertools for AWS Lambda (Python) layers, by major version (the unversioned name
+    is v1, then V2, V3): the release installed here for V3, else the latest of that major. Like the
+    public layers they bring X-Ray's SDK and fastjsonschema (the tracer and validation extras; the
+    extras with compiled parts are left out, since one build serves every Python version)."""
     try:
-        powertools = f"aws-lambda-powertools=={version('aws-lambda-powertools')}"
+        current = f"aws-lambda-powertools[tracer,validation]=={version('aws-lambda-powertools')}"
     except PackageNotFoundError:
-        powertools = "aws-lambda-powertools"
-    return (LayerSource("arn:aws:lambda:*:017000801446:layer:AWSLambdaPowertoolsPython*", requirements=(powertools,)),)
+        current = "aws-lambda-powertools[tracer,validation]"
+    account = "arn:aws:lambda:*:017000801446:layer"
+    return (LayerSource(f"{account}:AWSLambdaPowertoolsPythonV3*", requirements=(current,)),
+            LayerSource(f"{account}:AWSLambdaPowertoolsPythonV2*",
+                        requirements=("aws-lambda-powertools[tracer,validation]>=2,<3",)),
+            LayerSource(f"{account}:AWSLambdaPowertoolsPython:*",
+                        requirements=("aws-lambda-powertools>=1.25,<2", "aws-xray-sdk", "fastjsonschema")),
+            LayerSource(f"{account}:AWSLambdaPowertoolsPython*", requirements=(current,)))
 
 
 def parse_layer_settings(table: Mapping[str, Any], root: Path, where: str) -> tuple[LayerSource, ...]:

@@ -73,6 +73,11 @@ def test_layer_settings_first_then_the_built_in_powertools_mapping(tmp_path: obj
     arn = "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:7"
     assert match_layer(arn, (*mine, *builtin_layers())) == LayerSource(mine[0].pattern, path=root / "layers" / "x")
     assert match_layer(arn, builtin_layers()).requirements[0].startswith("aws-lambda-powertools")  # type: ignore[union-attr]
+    # Each major version of the public layer by its name, with X-Ray's SDK as the layers bring it.
+    v1 = match_layer("arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPython:9", builtin_layers())
+    v2 = match_layer("arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV2:40", builtin_layers())
+    assert v1 is not None and v1.requirements == ("aws-lambda-powertools>=1.25,<2", "aws-xray-sdk", "fastjsonschema")
+    assert v2 is not None and v2.requirements == ("aws-lambda-powertools[tracer,validation]>=2,<3",)
     assert match_layer("arn:aws:lambda:us-east-1:1:layer:pandas:3", mine) == mine[1]
     with pytest.raises(ProvisioningError, match=r"\[tool.harness.layers\] 'bad' must be a path"):
         parse_layer_settings({"bad": 3}, root, "p")
@@ -85,3 +90,25 @@ def test_scalar_environment_values_are_rendered_before_another_engine_sees_them(
         "Environment": {"Variables": {"A": True, "B": 0.1, "C": {"Ref": "X"}, "D": "d"}}}}}})
     variables = with_string_variables(template).resources["Fn"]["Properties"]["Environment"]["Variables"]
     assert variables == {"A": "true", "B": "0.1", "C": {"Ref": "X"}, "D": "d"}
+
+
+def test_table_sse_specification_in_cloudformations_shape() -> None:
+    from harness.provisioning.resources.storage import TableHandler
+
+    calls: dict[str, dict] = {}
+
+    class Ddb:
+        def create_table(self, **kwargs: object) -> dict:
+            calls["create_table"] = dict(kwargs)
+            return {"TableDescription": {"TableArn": "arn:aws:dynamodb:us-east-1:1:table/t"}}
+
+    class Clients:
+        def client(self, service: str) -> Ddb:
+            return Ddb()
+
+    from harness.provisioning.resources.base import HandlerContext
+
+    ctx = HandlerContext(Clients(), "111111111111", "us-east-1", "s")
+    TableHandler().create(ctx, "T", {"TableName": "t", "AttributeDefinitions": [], "KeySchema": [],
+                                     "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS"}})
+    assert calls["create_table"]["SSESpecification"] == {"Enabled": True, "SSEType": "KMS"}

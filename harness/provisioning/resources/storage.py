@@ -124,9 +124,12 @@ class TableHandler(ResourceHandler):
         kwargs: dict[str, Any] = {"TableName": name, "AttributeDefinitions": props["AttributeDefinitions"],
                                   "KeySchema": props["KeySchema"],
                                   "BillingMode": props.get("BillingMode", "PROVISIONED")}
-        for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "ProvisionedThroughput", "SSESpecification"):
+        for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "ProvisionedThroughput"):
             if props.get(key):
                 kwargs[key] = props[key]
+        sse = props.get("SSESpecification")
+        if sse:  # CloudFormation's SSEEnabled is the API's Enabled
+            kwargs["SSESpecification"] = {("Enabled" if k == "SSEEnabled" else k): v for k, v in sse.items()}
         stream = props.get("StreamSpecification")
         if stream:
             kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
