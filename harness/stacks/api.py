@@ -11,8 +11,13 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from harness.provisioning.template import template_document
-from harness.stacks.documents import StackApiError, read_document, required_capabilities, validation_error
+from harness.provisioning.template import Template, template_document
+from harness.stacks.documents import (
+    StackApiError,
+    declared_parameters,
+    required_capabilities,
+    validation_error,
+)
 from harness.stacks.model import ChangeSet, Stack
 from harness.stacks.service import StackService
 
@@ -121,8 +126,22 @@ def get_template(svc: StackService, account: str, region: str, p: Params) -> dic
 
 
 def validate_template(svc: StackService, account: str, region: str, p: Params) -> dict[str, Any]:
-    _, document, template = svc.read(account, region, {**p, "_check_capabilities": False})
-    result: dict[str, Any] = {"Parameters": svc.declared(document)}
+    _, document, template = svc.read(account, region, p, capabilities_for="none")
+    return _summary(document, template)
+
+
+def get_template_summary(svc: StackService, account: str, region: str, p: Params) -> dict[str, Any]:
+    if p.get("StackName"):
+        p = {"TemplateBody": svc.require(account, region, str(p["StackName"])).body}
+    _, document, template = svc.read(account, region, p, capabilities_for="none")
+    types = sorted({str(r.get("Type")) for r in (document.get("Resources") or {}).values()})
+    return {**_summary(document, template), "ResourceTypes": types,
+            "Version": str(document.get("AWSTemplateFormatVersion", "2010-09-09"))}
+
+
+def _summary(document: Mapping[str, Any], template: Template) -> dict[str, Any]:
+    """What ValidateTemplate reports: parameters, description, capabilities, transforms (pure)."""
+    result: dict[str, Any] = {"Parameters": declared_parameters(document)}
     if document.get("Description") is not None:
         result["Description"] = str(document["Description"])
     needed, reason = required_capabilities(document, template)
@@ -133,18 +152,6 @@ def validate_template(svc: StackService, account: str, region: str, p: Params) -
     if transform:
         result["DeclaredTransforms"] = transform if isinstance(transform, list) else [transform]
     return result
-
-
-def get_template_summary(svc: StackService, account: str, region: str, p: Params) -> dict[str, Any]:
-    if p.get("StackName"):
-        p = {"TemplateBody": svc.require(account, region, str(p["StackName"])).body}
-    result = validate_template(svc, account, region, p)
-    _, document = read_document(p.get("TemplateBody"), p.get("TemplateURL"),
-                                lambda url: svc.read(account, region, {"TemplateURL": url,
-                                                                       "_check_capabilities": False})[0])
-    types = sorted({str(r.get("Type")) for r in (document.get("Resources") or {}).values()})
-    return {**result, "ResourceTypes": types,
-            "Version": str(document.get("AWSTemplateFormatVersion", "2010-09-09"))}
 
 
 def create_change_set(svc: StackService, account: str, region: str, p: Params) -> dict[str, Any]:
@@ -158,7 +165,7 @@ def create_change_set(svc: StackService, account: str, region: str, p: Params) -
         raise validation_error(f"Stack [{name}] does not exist")
     if stack is not None and change_set_name in stack.change_sets:
         raise StackApiError("AlreadyExistsException", f"ChangeSet [{change_set_name}] already exists")
-    body, document, template = svc.read(account, region, {**p, "_change_set": True}, previous=stack)
+    body, document, template = svc.read(account, region, p, previous=stack, capabilities_for="change_set")
     values = svc.parameters_for(template, p, stack if kind == "UPDATE" else None)
     if stack is None:
         stack = svc.new_stack(account, region, name, "REVIEW_IN_PROGRESS")

@@ -14,17 +14,16 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from harness.provisioning.deployer import DeploymentFailedError, ResourceEvent, StackDeployer, StackRecord
 from harness.provisioning.errors import ProvisioningError
 from harness.provisioning.resources.base import Clients
-from harness.provisioning.template import Template, template_document
+from harness.provisioning.template import Template, parse_document, template_document
 from harness.stacks.changes import compute_changes
 from harness.stacks.documents import (
     check_capabilities,
-    declared_parameters,
     fetch_template_url,
     parameter_values,
     processed,
@@ -52,7 +51,6 @@ class StackService:
         self._stacks: dict[tuple[str, str], list[Stack]] = {}
         self._lock = threading.RLock()
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="stack-operation")
-        self._running: set[Future[None]] = set()
 
     def close(self) -> None:
         """Wait for running operations, then stop the workers."""
@@ -73,7 +71,7 @@ class StackService:
         values = {k: str(v) for k, v in (parameters or {}).items()}
         body = json.dumps(template_document(template), default=str)
         if stack is None or stack.status == "REVIEW_IN_PROGRESS":
-            stack = stack or self._new_stack(account_id, region, name)
+            stack = stack or self.new_stack(account_id, region, name)
             self._create(stack, body, template, values, [])
         else:
             self._update(stack, body, template, values, stack.tags)
@@ -108,24 +106,23 @@ class StackService:
             raise validation_error(f"Stack with id {name_or_id} does not exist")
         return stack
 
-    def read(self, account_id: str, region: str, params: Mapping[str, Any],
-             previous: Stack | None = None) -> tuple[str, dict[str, Any], Template]:
-        """TemplateBody / TemplateURL / UsePreviousTemplate as text, document and deployable template."""
+    def read(self, account_id: str, region: str, params: Mapping[str, Any], previous: Stack | None = None,
+             *, capabilities_for: str = "stack") -> tuple[str, dict[str, Any], Template]:
+        """TemplateBody / TemplateURL / UsePreviousTemplate as text, document and deployable template;
+        the capabilities a ``stack`` or ``change_set`` needs are checked (``none``: not checked)."""
         if params.get("UsePreviousTemplate"):
             if previous is None or previous.template is None:
                 raise validation_error("UsePreviousTemplate needs an existing stack with a template")
             text = previous.body
-            from harness.provisioning.template import parse_document
-
             document = parse_document(text)
         else:
             text, document = read_document(params.get("TemplateBody"), params.get("TemplateURL"),
                                            lambda url: fetch_template_url(url, self._clients_for(account_id, region)))
         template = processed(document, region=region)
-        if params.get("_check_capabilities", True):
+        if capabilities_for != "none":
             needed, _ = required_capabilities(document, template)
             check_capabilities(needed, list(params.get("Capabilities") or []),
-                               change_set=bool(params.get("_change_set")))
+                               change_set=capabilities_for == "change_set")
         return text, document, template
 
     def start(self, operation: Callable[..., Any], *args: Any) -> None:
@@ -136,15 +133,9 @@ class StackService:
             except Exception:  # an operation must never leave a stack IN_PROGRESS silently
                 LOG.exception("stack operation %s failed", getattr(operation, "__name__", operation))
 
-        future = self._pool.submit(run)
-        with self._lock:
-            self._running.add(future)
-        future.add_done_callback(lambda f: self._running.discard(f))
+        self._pool.submit(run)
 
     def new_stack(self, account_id: str, region: str, name: str, status: str = "CREATE_IN_PROGRESS") -> Stack:
-        return self._new_stack(account_id, region, name, status)
-
-    def _new_stack(self, account_id: str, region: str, name: str, status: str = "CREATE_IN_PROGRESS") -> Stack:
         stack = Stack(stack_arn(region, account_id, name), name, account_id, region, status)
         with self._lock:
             self._stacks.setdefault((account_id, region), []).append(stack)
@@ -249,8 +240,6 @@ class StackService:
         return parameter_values(template, list(params.get("Parameters") or []),
                                 previous.parameters if previous is not None else None)
 
-    def declared(self, document: Mapping[str, Any]) -> list[dict[str, Any]]:
-        return declared_parameters(document)
 
     # -- helpers -----------------------------------------------------------------------------------
     def _deployer(self, stack: Stack) -> StackDeployer:
