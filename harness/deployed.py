@@ -132,6 +132,8 @@ def deploy_app(account: CloudAccount, source: AppSource, *, cache_dir: Path,
     app = DeployedApp(account, record, source)
     if not capabilities.serves_http_apis:
         app.gateways = serve_apis(account, record)
+        if app.gateways:
+            account.deployer().publish_outputs(record)  # the stack's outputs name the local URLs too
     return app
 
 

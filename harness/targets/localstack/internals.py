@@ -98,6 +98,19 @@ def _catalog_cache_name() -> None:
     assert 'f"service-catalog-' in source, "the service catalog cache is no longer service-catalog-* (aws/spec.py)"
 
 
+def _cloudformation_describe() -> None:
+    provider = _attr("localstack.services.cloudformation.v2.provider", "CloudformationProviderV2")
+    assert list(inspect.signature(provider._describe_stack).parameters) == ["self", "stack"]
+    assert "resolved_outputs" in inspect.getsource(provider._describe_stack)
+    entities = inspect.getsource(importlib.import_module("localstack.services.cloudformation.v2.entities"))
+    assert "template: dict[str, Any] | None" in entities, "Stack.template is no longer the parsed template"
+
+
+def _fixes_registered() -> None:
+    manager = _attr("localstack.runtime.hooks", "on_infra_start").manager
+    assert manager.exists("harness_fidelity"), "the harness's fidelity fixes are not visible to plux"
+
+
 def _entry_module() -> None:
     importlib.import_module("localstack.runtime.main")
 
@@ -113,6 +126,9 @@ CHECKS: dict[str, Check] = {
     "FILESYSTEM_ROOT layout (config.dirs.var_libs)": _filesystem_layout,
     "service catalog cache name (aws/spec.py)": _catalog_cache_name,
     "entry module localstack.runtime.main": _entry_module,
+    "CloudformationProviderV2._describe_stack and Stack.template (patches.output_descriptions)":
+        _cloudformation_describe,
+    "harness fidelity fixes seen by plux (localstack.hooks.on_infra_start)": _fixes_registered,
 }
 
 

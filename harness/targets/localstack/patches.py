@@ -1,0 +1,56 @@
+"""Fidelity fixes applied inside LocalStack's process when it starts (runs in LocalStack's venv).
+
+The installer registers ``harness_fidelity`` in LocalStack's ``localstack.hooks.on_infra_start``
+entry-point group, so LocalStack runs it before it serves requests. Each fix is one named function
+in ``FIXES`` that makes what a client observes match AWS where LocalStack differs; the names each
+fix relies on are checked by ``harness.targets.localstack.internals``.
+
+This module imports LocalStack: it is only ever imported in LocalStack's virtualenv.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from localstack.runtime import hooks
+
+LOG = logging.getLogger(__name__)
+
+
+def output_descriptions() -> None:
+    """``DescribeStacks`` outputs carry their template ``Description`` as CloudFormation's do.
+
+    LocalStack's engine drops it (a TODO in its change set executor); tests that print or read an
+    output's description (``stack_output["Description"]``) then fail with a KeyError.
+    """
+    from localstack.services.cloudformation.v2.provider import CloudformationProviderV2
+
+    original = CloudformationProviderV2._describe_stack
+
+    def _describe_stack(self: Any, stack: Any) -> Any:
+        described = original(self, stack)
+        declared = (stack.template or {}).get("Outputs") or {}
+        for output in described.get("Outputs") or []:
+            description = (declared.get(output.get("OutputKey")) or {}).get("Description")
+            if isinstance(description, str) and "Description" not in output:
+                output["Description"] = description
+        return described
+
+    CloudformationProviderV2._describe_stack = _describe_stack
+
+
+FIXES: dict[str, Callable[[], None]] = {
+    "DescribeStacks output descriptions": output_descriptions,
+}
+
+
+@hooks.on_infra_start()  # type: ignore[untyped-decorator]
+def harness_fidelity() -> None:
+    """Apply every fix; one that no longer applies is logged, never fatal (the smoke test names it)."""
+    for name, fix in FIXES.items():
+        try:
+            fix()
+        except Exception:  # LocalStack must still start; internals' check fails loudly instead
+            LOG.exception("harness fidelity fix %r could not be applied", name)
