@@ -30,6 +30,8 @@ class AccountScope:
     headers: Mapping[str, str] = field(default_factory=dict)
     # Services some other server answers for this target (LocalStack's side services, say).
     service_endpoints: Mapping[str, str] = field(default_factory=dict)
+    # Where one account holds several isolated runs (AWS): the run id its stacks are named and tagged by.
+    namespace: str = ""
 
     def endpoint_for(self, service: str) -> str | None:
         return self.service_endpoints.get(service, self.endpoint_url)

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from harness.envfile import error_file_for, read_env_file
-from harness.errors import HarnessError, WaitTimeoutError
+from harness.errors import ConfigurationError, HarnessError, WaitTimeoutError
 from harness.targets.registry import available_targets
 from harness.waiting import wait_until
 
@@ -138,8 +138,13 @@ def run(paths: tuple[Path, ...], target: str, report_dir: Path | None, keyword: 
                                        ini=project_settings(Path.cwd()))
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"{len(chosen)} scenario(s) on {target}", total=len(chosen))
-        results, report = run_suite(chosen, settings, workers=workers,
-                                    on_done=lambda r: progress.advance(task))
+        try:
+            results, report = run_suite(chosen, settings, workers=workers,
+                                        on_done=lambda r: progress.advance(task))
+        except ConfigurationError as exc:  # a refused target (the AWS preflight) or bad settings: exit 2
+            progress.stop()
+            click.echo(str(exc) if str(exc).startswith("aws target") else f"error: {exc}", err=True)
+            sys.exit(2)
     table = Table(title=f"scenarios on {target}")
     for column in ("scenario", "status", "time", "reason"):
         table.add_column(column)
@@ -198,6 +203,15 @@ def synth(output: Path | None, trial: bool) -> None:
                + (f"; template: {output}" if output else ""))
     if trial:
         click.echo(f"trial deploy on moto: {tried.resources} resources created and deleted in {tried.seconds:.1f} s")
+
+
+def _register_groups() -> None:
+    from harness.aws_cli import aws
+
+    main.add_command(aws)
+
+
+_register_groups()
 
 
 def _alive(pid: int) -> bool:

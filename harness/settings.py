@@ -42,6 +42,9 @@ class HarnessSettings:
     settle_timeout_s: float = 30.0
     # LocalStack target: "auto" runs the image where a Docker engine answers, else host mode.
     localstack_mode: str = "auto"
+    # The target was named by an option (--target, --harness-target), not inherited from HARNESS_TARGET:
+    # the AWS target runs only when chosen so. Set by ``resolve``, never read from the environment.
+    target_explicit: bool = False
 
     def __post_init__(self) -> None:
         if self.isolation not in ISOLATION_MODES:
@@ -67,8 +70,10 @@ class HarnessSettings:
         Raises:
             ConfigurationError: a value cannot be converted to the field's type.
         """
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = {"target_explicit": (explicit or {}).get("target") is not None}
         for f in fields(cls):
+            if f.name == "target_explicit":
+                continue
             raw = _first(f.name, explicit or {}, environ or {}, ini or {})
             if raw is not None:
                 values[f.name] = _convert(f, raw)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aws_cdk import (
+    Aws,
     BundlingOptions,
     CfnOutput,
     DockerImage,
@@ -31,7 +32,8 @@ from constructs import Construct
 
 ROOT = Path(__file__).resolve().parent.parent
 TYPES = ("invoice", "receipt", "contract")
-CONFIG_PREFIX = "/docpipeline/config"
+# Named after the stack, so parallel stacks (one per run on a shared AWS account) never share it.
+CONFIG_PREFIX = f"/{Aws.STACK_NAME}/config"
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 
 
@@ -40,11 +42,11 @@ class DocPipelineStack(Stack):
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         bucket = self._bucket()
         table = self._table()
-        bus = events.EventBus(self, "JobEvents", event_bus_name=f"{construct_id}-jobs")
+        bus = events.EventBus(self, "JobEvents", event_bus_name=f"{Aws.STACK_NAME}-jobs")
         threshold = ssm.StringParameter(self, "ReviewThreshold", parameter_name=f"{CONFIG_PREFIX}/review-threshold",
-                                        string_value="1000")
+                                        simple_name=False, string_value="1000")
         max_bytes = ssm.StringParameter(self, "MaxDocumentBytes", parameter_name=f"{CONFIG_PREFIX}/max-document-bytes",
-                                        string_value="1048576")
+                                        simple_name=False, string_value="1048576")
         api_key = secretsmanager.Secret(
             self, "ApiKey", description="Signs job notifications",
             generate_secret_string=secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=32),
@@ -121,7 +123,8 @@ class DocPipelineStack(Stack):
         for key, value in (("DocumentBucket", bucket.bucket_name), ("JobsTable", table.table_name),
                            ("EventBus", bus.event_bus_name), ("ApiUrl", api.api_endpoint),
                            ("UserPoolId", pool.user_pool_id), ("UserPoolClientId", client.user_pool_client_id),
-                           ("NotifierFailures", failures.queue_url), ("ApiKeySecret", api_key.secret_arn)):
+                           ("NotifierFailures", failures.queue_url), ("ApiKeySecret", api_key.secret_arn),
+                           ("ConfigPrefix", CONFIG_PREFIX)):
             CfnOutput(self, f"{key}Output", key=key, value=value)
 
     def _bucket(self) -> s3.Bucket:

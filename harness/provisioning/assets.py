@@ -107,3 +107,18 @@ def publish_assets(clients: Any, assets: list[FileAsset], *, account_id: str, re
                       Metadata={"sha256": hashlib.sha256(data).hexdigest()})
         sent += 1
     return sent
+
+
+def relocate_assets(template_document: dict[str, Any], assets: list[FileAsset], bucket: str, *,
+                    account_id: str, region: str) -> tuple[dict[str, Any], list[FileAsset]]:
+    """The template and assets with every asset bucket replaced by ``bucket`` (pure).
+
+    A target that owns its asset bucket (AWS, where no bootstrap stack is assumed) publishes there;
+    the template names the bucket as a ``Fn::Sub`` pattern or as the resolved name.
+    """
+    text = json.dumps(template_document)
+    for asset in assets:
+        for name in {asset.bucket, asset.bucket_for(account_id, region)}:
+            text = text.replace(json.dumps(name)[1:-1], bucket)
+    moved = [FileAsset(a.asset_id, a.source, a.packaging, bucket, a.key) for a in assets]
+    return json.loads(text), moved

@@ -40,3 +40,19 @@ def stand_in_for_bootstrap(template: Template, clients: Clients) -> list[str]:
         except ssm.exceptions.ParameterAlreadyExists:
             pass
     return names
+
+
+def without_bootstrap_check(template: Template) -> Template:
+    """The template without CDK's bootstrap version parameter and rule (pure): for targets where the
+    harness owns the asset bucket and no bootstrap stack is assumed (``DefaultStackSynthesizer``'s
+    ``generate_bootstrap_version_rule=False`` does the same at synth time)."""
+    import dataclasses
+
+    names = {k for k, spec in template.parameters.items()
+             if str(spec.get("Type", "")).startswith("AWS::SSM::Parameter::Value")
+             and _VERSION_PARAMETER.match(str(spec.get("Default", "")))}
+    if not names:
+        return template
+    rules = {k: v for k, v in template.rules.items() if not any(f'"{n}"' in repr(v).replace("'", '"') for n in names)}
+    return dataclasses.replace(template, parameters={k: v for k, v in template.parameters.items() if k not in names},
+                               rules=rules)

@@ -42,17 +42,19 @@ class StackRecord:
     outputs: dict[str, Any] = field(default_factory=dict)
     exports: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    stack_id: str | None = None  # where the target keeps a stack of its own (AWS): deleted by id
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "account_id": self.account_id, "region": self.region,
-                "order": self.order, "outputs": self.outputs, "exports": self.exports,
+                "order": self.order, "outputs": self.outputs, "exports": self.exports, "stack_id": self.stack_id,
                 "resources": {k: v.to_json() for k, v in self.resources.items()}}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> StackRecord:
         return cls(data["name"], data["account_id"], data["region"],
                    {k: ResourceState.from_json(v) for k, v in data["resources"].items()},
-                   list(data["order"]), dict(data["outputs"]), dict(data.get("exports") or {}))
+                   list(data["order"]), dict(data["outputs"]), dict(data.get("exports") or {}),
+                   stack_id=data.get("stack_id"))
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,7 +84,13 @@ def _ignore(event: ResourceEvent) -> None:
 
 
 class Deployer(Protocol):
-    """What deploys templates into one account of a target (``Target.deployer``)."""
+    """What deploys templates into one account of a target (``Target.deployer``).
+
+    ``asset_bucket``: where ``deploy_source`` publishes the app's assets (and points its template),
+    or None to publish them where the template says (the local targets).
+    """
+
+    asset_bucket: str | None
 
     def deploy(self, template: Template, *, stack_name: str, parameters: Mapping[str, Any] | None = None,
                previous: StackRecord | None = None) -> StackRecord:
@@ -106,6 +114,8 @@ class DeploymentFailedError(ProvisioningError):
 
 class StackDeployer:
     """Deploys templates into one account of a target."""
+
+    asset_bucket: str | None = None
 
     def __init__(self, clients: Clients, *, account_id: str, region: str, workers: int = 8,
                  exports: Mapping[str, Any] | None = None, listener: ResourceListener = _ignore) -> None:

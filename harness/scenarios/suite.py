@@ -47,7 +47,7 @@ def run_suite(scenarios: Sequence[Scenario], settings: HarnessSettings, *, worke
         versions = cloud.target.versions()
         runtime = cloud.target.runtime
         notes = sorted(runtime.runtime_notes.values()) if runtime is not None else []
-    report = report_dict(results, target=settings.target, versions=versions, started=started,
+    report = report_dict(results, target=versions.get("target", settings.target), versions=versions, started=started,
                          duration_s=time.time() - started, notes=notes)
     return results, report
 

@@ -34,6 +34,7 @@ def create_stack(svc: StackService, account: str, region: str, p: Params) -> dic
     values = svc.parameters_for(template, p, None)
     stack = existing or svc.new_stack(account, region, name)
     stack.disable_rollback = bool(p.get("DisableRollback")) or p.get("OnFailure") == "DO_NOTHING"
+    stack.delete_on_failure = p.get("OnFailure") == "DELETE"
     svc.start(svc._create, stack, body, template, values, list(p.get("Capabilities") or []),
               list(p.get("Tags") or []))
     return {"StackId": stack.stack_id}
@@ -171,6 +172,9 @@ def create_change_set(svc: StackService, account: str, region: str, p: Params) -
         stack = svc.new_stack(account, region, name, "REVIEW_IN_PROGRESS")
         stack.set_status("REVIEW_IN_PROGRESS", "User Initiated")
     change_set = svc.change_set(stack, change_set_name, kind, body, document, template, values, p)
+    if kind == "CREATE":
+        stack.delete_on_failure = p.get("OnStackFailure") == "DELETE"
+        stack.disable_rollback = p.get("OnStackFailure") == "DO_NOTHING"
     return {"Id": change_set.change_set_id, "StackId": stack.stack_id}
 
 
@@ -183,7 +187,8 @@ def execute_change_set(svc: StackService, account: str, region: str, p: Params) 
     if change_set.execution_status != "AVAILABLE":
         raise StackApiError("InvalidChangeSetStatus", f"ChangeSet [{change_set.change_set_id}] cannot be executed "
                             f"in its current status of [{change_set.status}]")
-    change_set.stack.disable_rollback = bool(p.get("DisableRollback"))
+    if p.get("DisableRollback") is not None:
+        change_set.stack.disable_rollback = bool(p.get("DisableRollback"))
     change_set.execution_status = "EXECUTE_IN_PROGRESS"
     svc.start(svc.execute, change_set)
     return {}

@@ -100,6 +100,7 @@ class Stack:
     tags: list[dict[str, str]] = field(default_factory=list)
     capabilities: list[str] = field(default_factory=list)
     disable_rollback: bool = False
+    delete_on_failure: bool = False  # OnFailure / OnStackFailure DELETE: a failed create leaves no stack
     record: StackRecord | None = None
     status_reason: str | None = None
     events: list[StackEvent] = field(default_factory=list)

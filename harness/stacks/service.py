@@ -158,6 +158,11 @@ class StackService:
             if stack.disable_rollback:
                 stack.set_status("CREATE_FAILED", reason.strip() if self._failed_ids(stack) else failed[0])
                 return
+            if stack.delete_on_failure:  # no ROLLBACK_COMPLETE husk: the stack itself goes
+                stack.set_status("DELETE_IN_PROGRESS", reason.strip())
+                left = deployer.destroy(stack.record) if stack.record is not None else []
+                stack.set_status("DELETE_FAILED" if left else "DELETE_COMPLETE", "; ".join(left) if left else None)
+                return
             stack.set_status("ROLLBACK_IN_PROGRESS", reason + "Rollback requested by user.")
             left = deployer.destroy(stack.record) if stack.record is not None else []
             stack.set_status("ROLLBACK_FAILED" if left else "ROLLBACK_COMPLETE",
@@ -276,6 +281,8 @@ class StackService:
 
 class StackServiceDeployer:
     """The Deployer protocol over a StackService: deploys are stack operations clients can see."""
+
+    asset_bucket: str | None = None
 
     def __init__(self, service: StackService, account_id: str, region: str) -> None:
         self.service, self.account_id, self.region = service, account_id, region

@@ -13,6 +13,7 @@ from harness.targets.base import Target
 TARGETS: dict[str, str] = {
     "moto": "harness.targets.moto:MotoTarget",
     "localstack": "harness.targets.localstack.target:LocalStackTarget",
+    "aws": "harness.targets.aws.target:AwsTarget",
 }
 
 

@@ -39,6 +39,8 @@ def is_side_type(type_name: str) -> bool:
 class HybridDeployer:
     """Deploys one stack into one account of the LocalStack target (see the module docstring)."""
 
+    asset_bucket: str | None = None
+
     def __init__(self, clients: Clients, scope: AccountScope, *, timeout_s: float = 300.0) -> None:
         self.clients = clients
         self.account_id = scope.account_id

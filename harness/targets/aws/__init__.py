@@ -1,0 +1,1 @@
+"""The real-AWS target (see ``harness.targets.aws.target``)."""

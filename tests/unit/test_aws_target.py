@@ -1,0 +1,165 @@
+"""The AWS target's pure parts: settings, preflight refusals, the template lint, names, sweep
+selection, asset relocation, and settle against a slow AWS on a fake clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.provisioning.assets import FileAsset, relocate_assets
+from harness.provisioning.bootstrap import without_bootstrap_check
+from harness.provisioning.template import Template
+from harness.targets.aws import settle as settle_module
+from harness.targets.aws.config import AwsConfig, AwsRefusal, load_aws_config
+from harness.targets.aws.deploy import RunInfo, run_stack_name
+from harness.targets.aws.preflight import check_identity, lint_template, refuse_on
+from harness.targets.aws.teardown import select_stacks
+
+ACCOUNT = "111122223333"
+CONFIG = AwsConfig(allowed_accounts=(ACCOUNT,), region="eu-west-1")
+
+
+def test_settings_come_from_the_table_with_environment_overrides() -> None:
+    config = load_aws_config({"allowed_accounts": [ACCOUNT], "region": "eu-west-1", "ttl_hours": 2},
+                             {"HARNESS_AWS_PREFIX": "qa", "HARNESS_AWS_ALLOWED_ACCOUNTS": f"{ACCOUNT},444455556666"})
+    assert config.prefix == "qa" and config.ttl_hours == 2 and config.allowed_accounts == (ACCOUNT, "444455556666")
+    assert not config.simulated
+
+
+@pytest.mark.parametrize(("table", "environ", "message"), [
+    ({"region": "eu-west-1"}, {}, "no AWS account is allow-listed"),
+    ({"allowed_accounts": [], "region": "eu-west-1"}, {}, "no AWS account is allow-listed"),
+    ({"allowed_accounts": ["prod-*"], "region": "eu-west-1"}, {}, "exact 12-digit"),
+    ({"allowed_accounts": [ACCOUNT]}, {}, "no region"),
+    ({"allowed_accounts": [ACCOUNT], "region": "x", "prefix": "Bad_Prefix"}, {}, "prefix"),
+    ({"allowed_accounts": [ACCOUNT], "region": "x", "colour": "red"}, {}, "unknown key"),
+    ({"allowed_accounts": [ACCOUNT], "region": "x"}, {"HARNESS_AWS_SIMULATE_ENDPOINT": "http://10.0.0.8:4566"},
+     "not a loopback address"),
+])
+def test_bad_settings_are_refused_naming_the_key(table: dict[str, Any], environ: dict[str, str], message: str) -> None:
+    with pytest.raises(AwsRefusal, match=message):
+        load_aws_config(table, environ)
+
+
+def test_identity_refusals_name_the_reason_and_the_fix() -> None:
+    def refusals(caller: dict[str, str], environ: dict[str, str], config: AwsConfig = CONFIG) -> list[str]:
+        return [f.line() for f in check_identity(caller, config, environ) if f.level == "refuse"]
+
+    role = {"Account": ACCOUNT, "Arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/ci-tests/run-1"}
+    assert refusals(role, {}) == []
+    assert "not in allowed_accounts" in refusals({**role, "Account": "999999999999"}, {})[0]
+    assert "root credentials" in refusals({"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:root"}, {})[0]
+    assert "AWS_REGION: is us-east-1" in refusals(role, {"AWS_REGION": "us-east-1"})[0]
+    assert "unset AWS_ENDPOINT_URL_SQS" in refusals(role, {"AWS_ENDPOINT_URL_SQS": "http://x"})[0]
+    pattern = AwsConfig((ACCOUNT,), "eu-west-1", ci_role_arn_pattern=f"arn:aws:iam::{ACCOUNT}:role/ci-*")
+    assert refusals(role, {}, pattern) == []
+    assert "ci_role_arn_pattern" in refusals({**role, "Arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/admin/x"}, {},
+                                             pattern)[0]
+    with pytest.raises(AwsRefusal, match=r"^aws target refused: account 999999999999: .*; use a test account"):
+        refuse_on(check_identity({**role, "Account": "999999999999"}, CONFIG, {}))
+
+
+def _template(**resources: dict[str, Any]) -> Template:
+    return Template.from_dict({"Resources": resources})
+
+
+def test_the_lint_refuses_what_a_test_stack_must_not_leave_or_claim() -> None:
+    template = _template(
+        Table={"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain"},
+        Named={"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "orders"}},
+        Scoped={"Type": "AWS::SQS::Queue", "Properties": {"QueueName": {"Fn::Sub": "${AWS::StackName}-q"}}},
+        Prefixed={"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "hx-topic"}},
+        Pool={"Type": "AWS::Cognito::UserPool", "Properties": {"UserPoolName": "users"}},
+        Custom={"Type": "Custom::Seed"},
+        Stream={"Type": "AWS::Lambda::EventSourceMapping", "Properties": {"StartingPosition": "LATEST"}})
+    _, findings = lint_template(template, CONFIG)
+    by_subject = {f.subject: f for f in findings}
+    assert by_subject["Table (AWS::DynamoDB::Table)"].level == "refuse"
+    assert "rewrite_retain = true" in by_subject["Table (AWS::DynamoDB::Table)"].fix
+    assert by_subject["Named (AWS::SQS::Queue)"].level == "refuse"
+    assert by_subject["Custom (Custom::Seed)"].level == "refuse"
+    assert by_subject["Stream (AWS::Lambda::EventSourceMapping)"].level == "warn"
+    assert not {"Scoped (AWS::SQS::Queue)", "Prefixed (AWS::SNS::Topic)", "Pool (AWS::Cognito::UserPool)"} & set(by_subject)
+
+
+def test_retain_is_rewritten_and_reported_when_asked() -> None:
+    config = AwsConfig((ACCOUNT,), "eu-west-1", rewrite_retain=True)
+    template = _template(Table={"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain",
+                                "UpdateReplacePolicy": "Snapshot"})
+    rewritten, findings = lint_template(template, config)
+    assert [f.level for f in findings] == ["rewrite", "rewrite"]
+    assert rewritten.resources["Table"]["DeletionPolicy"] == "Delete"
+    assert template.resources["Table"]["DeletionPolicy"] == "Retain"  # the input is untouched
+
+
+def test_names_and_tags_carry_the_run() -> None:
+    assert run_stack_name("hx", "Doc Pipeline", "hx0a1b2c3d") == "hx-Doc-Pipeline-hx0a1b2c3d"
+    created = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    tags = {t["Key"]: t["Value"] for t in RunInfo("hx0a1b2c3d", "me", created, 6).tags("App")}
+    assert tags == {"harness:managed": "true", "harness:run-id": "hx0a1b2c3d", "harness:owner": "me",
+                    "harness:created-at": "2026-01-02T03:04:05Z", "harness:expires-at": "2026-01-02T09:04:05Z",
+                    "harness:app": "App"}
+
+
+def _stack(name: str, status: str = "CREATE_COMPLETE", **tags: str) -> dict[str, Any]:
+    return {"StackName": name, "StackId": f"id/{name}", "StackStatus": status,
+            "Tags": [{"Key": k.replace("_", ":", 1).replace("_", "-"), "Value": v} for k, v in tags.items()]}
+
+
+def test_sweep_selects_only_expired_managed_root_stacks_not_in_progress() -> None:
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    old, young = "2026-06-01T06:00:00Z", "2026-06-01T11:00:00Z"
+    stacks = [
+        _stack("expired", harness_managed="true", harness_expires_at=old, harness_created_at=old),
+        _stack("fresh", harness_managed="true", harness_expires_at="2026-06-01T18:00:00Z", harness_created_at=young),
+        _stack("busy", "UPDATE_IN_PROGRESS", harness_managed="true", harness_expires_at=old),
+        _stack("not-ours", harness_expires_at=old),
+        {**_stack("nested", harness_managed="true", harness_expires_at=old), "ParentId": "id/expired"},
+    ]
+    chosen, skipped = select_stacks(stacks, now=now, older_than=None, force=False)
+    assert [s["StackName"] for s in chosen] == ["expired"]
+    assert {s["StackName"] for s in skipped} == {"fresh", "busy"}
+    chosen, _ = select_stacks(stacks, now=now, older_than=timedelta(hours=2), force=False)
+    assert [s["StackName"] for s in chosen] == ["expired"]
+    chosen, _ = select_stacks(stacks, now=now, older_than=None, force=True)
+    assert [s["StackName"] for s in chosen] == ["expired", "fresh"]
+    chosen, _ = select_stacks(stacks, now=now, older_than=None, force=False, grace=timedelta(hours=24))
+    assert chosen == []  # the background sweep before a run only takes stacks expired a day ago
+
+
+def test_assets_move_to_the_harness_bucket_and_the_bootstrap_check_goes() -> None:
+    pattern = "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"
+    document = {"Parameters": {"BootstrapVersion": {"Type": "AWS::SSM::Parameter::Value<String>",
+                                                    "Default": "/cdk-bootstrap/hnb659fds/version"}},
+                "Rules": {"CheckBootstrapVersion": {"Assertions": [{"Assert": {"Fn::Not": [{"Fn::Contains": [
+                    ["1", "2"], {"Ref": "BootstrapVersion"}]}]}}]}},
+                "Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": {"Code": {
+                    "S3Bucket": {"Fn::Sub": pattern}, "S3Key": "abc.zip"}}}}}
+    asset = FileAsset("abc", Path("x"), "zip", pattern, "abc.zip")
+    moved, assets = relocate_assets(document, [asset], "hx-assets-1-eu-west-1", account_id="1", region="eu-west-1")
+    assert moved["Resources"]["Fn"]["Properties"]["Code"]["S3Bucket"] == {"Fn::Sub": "hx-assets-1-eu-west-1"}
+    assert assets[0].bucket == "hx-assets-1-eu-west-1" and assets[0].key == "abc.zip"
+    stripped = without_bootstrap_check(Template.from_dict(moved))
+    assert not stripped.parameters and not stripped.rules
+
+
+def test_settle_never_returns_early_on_a_slow_aws_and_names_what_is_pending(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counters frozen at 1 for 90 s (AWS's approximate counters), then 0: settle returns only after
+    the quiet period past that; with a shorter timeout it fails naming the queue."""
+    now = [0.0]
+    monkeypatch.setattr(settle_module, "run_mappings", lambda scope: [{"UUID": "m1"}])
+    monkeypatch.setattr(settle_module, "pending",
+                        lambda scope, mappings: ["orders: 1 message(s) in queue"] if now[0] < 90 else [])
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    scope: Any = type("Scope", (), {"namespace": "hx00000001"})()
+    settle_module.settle_run(scope, 300, quiet_s=60, clock=lambda: now[0], sleep=sleep)
+    assert now[0] >= 150
+    now[0] = 0.0
+    with pytest.raises(settle_module.WaitTimeoutError, match="orders: 1 message"):
+        settle_module.settle_run(scope, 80, quiet_s=60, clock=lambda: now[0], sleep=sleep)
