@@ -163,3 +163,15 @@ def test_settle_never_returns_early_on_a_slow_aws_and_names_what_is_pending(monk
     now[0] = 0.0
     with pytest.raises(settle_module.WaitTimeoutError, match="orders: 1 message"):
         settle_module.settle_run(scope, 80, quiet_s=60, clock=lambda: now[0], sleep=sleep)
+
+
+def test_a_missing_profile_is_refused_before_any_call() -> None:
+    from harness.invocations import TargetHooks
+    from harness.settings import HarnessSettings
+    from harness.targets.aws.target import AwsTarget
+
+    config = AwsConfig((ACCOUNT,), "eu-west-1", profile="no-such-profile-for-harness-tests")
+    target = AwsTarget(HarnessSettings(target="aws", target_explicit=True), {}, config=config)
+    with pytest.raises(AwsRefusal, match=r"profile no-such-profile-for-harness-tests: is not in the AWS config"):
+        target.start(TargetHooks(lambda invocation: None, lambda account_id: None))
+    assert not target.healthy()

@@ -123,12 +123,12 @@ class AwsTarget:
         Raises:
             AwsRefusal: one line with the reason and the fix.
         """
+        # A missing profile is a refusal, not boto3's ProfileNotFound traceback.
+        refuse_on(check_profile(self.config, boto3.session.Session().available_profiles))
         session = self._make_session()
         scope = AccountScope("", self.region, self.config.simulate_endpoint, session)
         caller = scope.client("sts").get_caller_identity()
-        findings = check_identity(caller, self.config, self._environ)
-        findings += check_profile(self.config, session.available_profiles)
-        refuse_on(findings)
+        refuse_on(check_identity(caller, self.config, self._environ))
         self._session, self._account_id = session, str(caller["Account"])
         self._owner = str(caller.get("Arn") or getpass.getuser())
 
