@@ -26,7 +26,7 @@ def test_unknown_target_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_x():\n    pass\n")
     result = pytester.runpytest_subprocess("--harness-target", "nowhere")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*'nowhere' is not a known target; choose one of localstack, moto*"])
+    result.stderr.fnmatch_lines(["*'nowhere' is not a known target; choose one of aws, localstack, moto*"])
 
 
 def test_fixtures_deploy_invoke_and_settle(pytester: pytest.Pytester) -> None:
