@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,24 @@ def zip_folder(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
+def create_bucket(s3: Any, bucket: str, region: str) -> None:
+    """Create ``bucket`` in ``region`` (us-east-1 takes no location constraint)."""
+    kwargs: dict[str, Any] = {"Bucket": bucket}
+    if region != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    s3.create_bucket(**kwargs)
+
+
+def publish_staged(staging: Path, target: Path) -> Path:
+    """Move a finished ``staging`` folder to ``target`` atomically; a concurrent builder that got
+    there first wins and ``staging`` is dropped. Returns ``target``."""
+    if target.exists():
+        shutil.rmtree(staging, ignore_errors=True)
+    else:
+        os.replace(staging, target)
+    return target
+
+
 def publish_assets(clients: Any, assets: list[FileAsset], *, account_id: str, region: str,
                    cache_dir: Path) -> int:
     """Create the asset buckets and upload assets that are not there yet; return how many were sent."""
@@ -92,10 +111,7 @@ def publish_assets(clients: Any, assets: list[FileAsset], *, account_id: str, re
             try:
                 s3.head_bucket(Bucket=bucket)
             except s3.exceptions.ClientError:
-                kwargs: dict[str, Any] = {"Bucket": bucket}
-                if region != "us-east-1":
-                    kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
-                s3.create_bucket(**kwargs)
+                create_bucket(s3, bucket, region)
             known.add(bucket)
         try:
             s3.head_object(Bucket=bucket, Key=asset.key)

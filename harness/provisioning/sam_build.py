@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
+from harness.provisioning.assets import publish_staged
 from harness.provisioning.errors import ProvisioningError
 
 _HOST = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -49,11 +49,7 @@ def built_folder(folder: Path, cache_root: Path, *, logical_id: str, runtime: st
         tail = "\n".join(result.stderr.strip().splitlines()[-8:])
         raise ProvisioningError(f"{logical_id}: installing {folder / 'requirements.txt'} (as sam build does) "
                                 f"failed:\n{tail}\nfix the requirement or pin a version that installs here")
-    if target.exists():
-        shutil.rmtree(staging, ignore_errors=True)
-    else:
-        os.replace(staging, target)
-    return target
+    return publish_staged(staging, target)
 
 
 def _digest(folder: Path, version: str) -> str:

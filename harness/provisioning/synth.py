@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import shlex
 import shutil
 import subprocess
@@ -20,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.provisioning.assets import FileAsset, read_asset_manifest
+from harness.provisioning.assets import FileAsset, publish_staged, read_asset_manifest
 from harness.provisioning.errors import ProvisioningError
 from harness.provisioning.layers import LayerSource
 from harness.provisioning.template import Template, load_template
@@ -132,11 +131,7 @@ def _cdk_synth(source: AppSource, cache_root: Path, environ: Mapping[str, str]) 
         tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
         raise ProvisioningError(f"CDK synth `{source.command}` in {source.path} failed (exit "
                                 f"{result.returncode}):\n{tail}")
-    if target.exists():
-        shutil.rmtree(staging, ignore_errors=True)
-    else:
-        os.replace(staging, target)
-    return target, False
+    return publish_staged(staging, target), False
 
 
 def _only_stack(out_dir: Path) -> str:

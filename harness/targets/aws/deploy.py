@@ -24,6 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from harness.accounts import AccountScope
+from harness.provisioning.assets import create_bucket
 from harness.provisioning.deployer import DeploymentFailedError, StackRecord
 from harness.provisioning.resources.base import ResourceState
 from harness.provisioning.template import Template, template_document
@@ -80,10 +81,7 @@ def ensure_asset_bucket(s3: Any, bucket: str, region: str, *, expire_days: int =
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
             raise
-    kwargs: dict[str, Any] = {"Bucket": bucket}
-    if region != "us-east-1":
-        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
-    s3.create_bucket(**kwargs)
+    create_bucket(s3, bucket, region)
     s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
         "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
     s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
