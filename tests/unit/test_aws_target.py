@@ -150,14 +150,14 @@ def test_settle_never_returns_early_on_a_slow_aws_and_names_what_is_pending(monk
     """Counters frozen at 1 for 90 s (AWS's approximate counters), then 0: settle returns only after
     the quiet period past that; with a shorter timeout it fails naming the queue."""
     now = [0.0]
-    monkeypatch.setattr(settle_module, "run_mappings", lambda scope: [{"UUID": "m1"}])
+    monkeypatch.setattr(settle_module, "run_sources", lambda scope, lam, sqs: [settle_module.Source("m1", "orders", "u")])
     monkeypatch.setattr(settle_module, "pending",
-                        lambda scope, mappings: ["orders: 1 message(s) in queue"] if now[0] < 90 else [])
+                        lambda lam, sqs, sources: ["orders: 1 message(s) in queue"] if now[0] < 90 else [])
 
     def sleep(seconds: float) -> None:
         now[0] += seconds
 
-    scope: Any = type("Scope", (), {"namespace": "hx00000001"})()
+    scope: Any = type("Scope", (), {"namespace": "hx00000001", "client": lambda self, service: None})()
     settle_module.settle_run(scope, 300, quiet_s=60, clock=lambda: now[0], sleep=sleep)
     assert now[0] >= 150
     now[0] = 0.0

@@ -11,47 +11,55 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from harness.accounts import AccountScope
 from harness.errors import WaitTimeoutError
+from harness.targets.aws.teardown import run_stacks
 
 _COUNTERS = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
              "ApproximateNumberOfMessagesDelayed"]
 
 
-def run_mappings(scope: AccountScope) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Source:
+    """One event source mapping of the run, and the URL of its queue when it reads SQS."""
+
+    uuid: str
+    name: str
+    queue_url: str | None
+
+
+def run_sources(scope: AccountScope, lam: Any, sqs: Any) -> list[Source]:
     """The event source mappings of the stacks tagged with the scope's run id."""
-    cfn, lam = scope.client("cloudformation"), scope.client("lambda")
-    mappings = []
-    for page in cfn.get_paginator("describe_stacks").paginate():
-        for stack in page["Stacks"]:
-            tags = {t["Key"]: t["Value"] for t in stack.get("Tags") or []}
-            if tags.get("harness:run-id") != scope.namespace or stack["StackStatus"] == "DELETE_COMPLETE":
-                continue
-            for resources in cfn.get_paginator("list_stack_resources").paginate(StackName=stack["StackId"]):
-                for resource in resources["StackResourceSummaries"]:
-                    if resource["ResourceType"] == "AWS::Lambda::EventSourceMapping":
-                        mappings.append(lam.get_event_source_mapping(UUID=resource["PhysicalResourceId"]))
-    return mappings
+    cfn = scope.client("cloudformation")
+    sources = []
+    for stack in run_stacks(cfn, scope.namespace):
+        for resources in cfn.get_paginator("list_stack_resources").paginate(StackName=stack["StackId"]):
+            for resource in resources["StackResourceSummaries"]:
+                if resource["ResourceType"] != "AWS::Lambda::EventSourceMapping":
+                    continue
+                arn = str(lam.get_event_source_mapping(UUID=resource["PhysicalResourceId"]).get("EventSourceArn", ""))
+                url = (sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1], QueueOwnerAWSAccountId=arn.split(":")[4])
+                       ["QueueUrl"] if arn.startswith("arn:aws:sqs:") else None)
+                sources.append(Source(resource["PhysicalResourceId"], arn.rsplit(":", 1)[-1], url))
+    return sources
 
 
-def pending(scope: AccountScope, mappings: list[dict[str, Any]]) -> list[str]:
+def pending(lam: Any, sqs: Any, sources: list[Source]) -> list[str]:
     """What is still moving: mappings not enabled, queues not empty."""
-    sqs = scope.client("sqs")
     found: list[str] = []
-    for mapping in mappings:
-        arn = str(mapping.get("EventSourceArn", ""))
-        state = scope.client("lambda").get_event_source_mapping(UUID=mapping["UUID"]).get("State")
+    for source in sources:
+        state = lam.get_event_source_mapping(UUID=source.uuid).get("State")
         if state not in ("Enabled", "Disabled"):
-            found.append(f"mapping {mapping['UUID']} ({arn.rsplit(':', 1)[-1]}) is {state}")
-        if not arn.startswith("arn:aws:sqs:"):
+            found.append(f"mapping {source.uuid} ({source.name}) is {state}")
+        if source.queue_url is None:
             continue
-        url = sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1], QueueOwnerAWSAccountId=arn.split(":")[4])["QueueUrl"]
-        counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=_COUNTERS)["Attributes"]
+        counts = sqs.get_queue_attributes(QueueUrl=source.queue_url, AttributeNames=_COUNTERS)["Attributes"]
         waiting = sum(int(v) for v in counts.values())
         if waiting:
-            found.append(f"{arn.rsplit(':', 1)[-1]}: {waiting} message(s) in queue, in flight or delayed")
+            found.append(f"{source.name}: {waiting} message(s) in queue, in flight or delayed")
     return found
 
 
@@ -63,11 +71,12 @@ def settle_run(scope: AccountScope, timeout: float, *, quiet_s: float, interval:
         WaitTimeoutError: naming what was still pending.
     """
     deadline = clock() + timeout
-    mappings = run_mappings(scope)
+    lam, sqs = scope.client("lambda"), scope.client("sqs")
+    sources = run_sources(scope, lam, sqs)
     quiet_since: float | None = None
     left: list[str] = []
     while True:
-        left = pending(scope, mappings)
+        left = pending(lam, sqs, sources)
         now = clock()
         if left:
             quiet_since = None

@@ -41,7 +41,7 @@ from harness.targets.aws.deploy import (
 )
 from harness.targets.aws.preflight import check_identity, check_profile, refuse_on
 from harness.targets.aws.settle import settle_run
-from harness.targets.aws.teardown import delete_stack, leftovers, sweep
+from harness.targets.aws.teardown import delete_stack, leftovers, run_stacks, sweep
 from harness.targets.base import TargetCapabilities
 
 LOG = logging.getLogger(__name__)
@@ -207,10 +207,8 @@ class AwsTarget:
         cfn = scope.client("cloudformation", config=ADAPTIVE)
         deployer = self._deployer(scope)
         left: list[str] = []
-        for stack in [s for page in cfn.get_paginator("describe_stacks").paginate() for s in page["Stacks"]]:
-            tags = {t["Key"]: t["Value"] for t in stack.get("Tags") or []}
-            if tags.get("harness:run-id") == scope.namespace and stack["StackStatus"] != "DELETE_COMPLETE":
-                left += delete_stack(scope, stack["StackId"], deployer.wait_stack, progress=_progress)
+        for stack in run_stacks(cfn, scope.namespace):
+            left += delete_stack(scope, stack["StackId"], deployer.wait_stack, progress=_progress)
         left += [f"still tagged with run {scope.namespace}: {arn}" for arn in leftovers(scope, scope.namespace)]
         for line in left:
             LOG.error("teardown: %s", line)

@@ -25,6 +25,16 @@ WaitStack = Callable[..., dict[str, Any]]
 MAX_PARALLEL_DELETES = 5
 
 
+def stack_tags(stack: Mapping[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in stack.get("Tags") or []}
+
+
+def run_stacks(cfn: Any, run_id: str) -> list[dict[str, Any]]:
+    """The live stacks tagged ``harness:run-id = run_id``."""
+    return [s for page in cfn.get_paginator("describe_stacks").paginate() for s in page["Stacks"]
+            if stack_tags(s).get("harness:run-id") == run_id and s["StackStatus"] != "DELETE_COMPLETE"]
+
+
 def empty_bucket(s3: Any, bucket: str) -> int:
     """Delete every object version and delete marker of ``bucket``; returns how many went."""
     removed = 0
@@ -118,7 +128,7 @@ def select_stacks(stacks: list[Mapping[str, Any]], *, now: datetime, older_than:
     chosen: list[Mapping[str, Any]] = []
     skipped: list[dict[str, str]] = []
     for stack in stacks:
-        tags = {t["Key"]: t["Value"] for t in stack.get("Tags") or []}
+        tags = stack_tags(stack)
         if tags.get("harness:managed") != "true" or stack.get("ParentId") or stack.get("RootId"):
             continue
         name = str(stack["StackName"])
