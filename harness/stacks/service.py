@@ -158,15 +158,12 @@ class StackService:
             if stack.disable_rollback:
                 stack.set_status("CREATE_FAILED", reason.strip() if self._failed_ids(stack) else failed[0])
                 return
-            if stack.delete_on_failure:  # no ROLLBACK_COMPLETE husk: the stack itself goes
-                stack.set_status("DELETE_IN_PROGRESS", reason.strip())
-                left = deployer.destroy(stack.record) if stack.record is not None else []
-                stack.set_status("DELETE_FAILED" if left else "DELETE_COMPLETE", "; ".join(left) if left else None)
-                return
-            stack.set_status("ROLLBACK_IN_PROGRESS", reason + "Rollback requested by user.")
+            # OnFailure DELETE leaves no ROLLBACK_COMPLETE husk: the stack itself goes.
+            phase = "DELETE" if stack.delete_on_failure else "ROLLBACK"
+            stack.set_status(f"{phase}_IN_PROGRESS",
+                             reason.strip() if stack.delete_on_failure else reason + "Rollback requested by user.")
             left = deployer.destroy(stack.record) if stack.record is not None else []
-            stack.set_status("ROLLBACK_FAILED" if left else "ROLLBACK_COMPLETE",
-                             "; ".join(left) if left else None)
+            stack.set_status(f"{phase}_FAILED" if left else f"{phase}_COMPLETE", "; ".join(left) if left else None)
             return
         stack.set_status("CREATE_COMPLETE")
 

@@ -94,26 +94,27 @@ class HybridDeployer:
     def publish_outputs(self, record: StackRecord) -> None:
         """Set the outputs of LocalStack's stack to ``record.outputs``, keeping each one's description
         and export (see ``_publish``)."""
-        cfn = self.clients.client("cloudformation")
-        current = _template_document(cfn, record.name).get("Outputs") or {}
+        document = _template_document(self.clients.client("cloudformation"), record.name)
+        current = document.get("Outputs") or {}
         entries = {key: {**(current.get(key) or {}), "Value": _param(value)} for key, value in record.outputs.items()}
-        self._publish(record.name, entries)
+        self._publish(record.name, entries, document)
 
-    def _publish(self, stack_name: str, entries: dict[str, dict[str, Any]]) -> None:
+    def _publish(self, stack_name: str, entries: dict[str, dict[str, Any]],
+                 document: dict[str, Any] | None = None) -> None:
         """Replace the outputs of LocalStack's stack with ``entries`` (literal values).
 
         LocalStack's stack holds the main part of the template only: its own outputs are those the
         main part computes, plus the values handed to the side resources. The app's outputs (those of
         side resources included, and the local URLs of its APIs) are set as literal outputs by an
         outputs-only update, which creates or changes no resource, so ``DescribeStacks`` answers
-        what the app's template declares.
+        what the app's template declares. ``document``: the stack's current template, when read already.
         """
         cfn = self.clients.client("cloudformation")
         stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
         shown = {o["OutputKey"]: o.get("OutputValue") for o in stack.get("Outputs", [])}
         if shown == {k: e["Value"] for k, e in entries.items()}:
             return
-        document = _template_document(cfn, stack_name)
+        document = document if document is not None else _template_document(cfn, stack_name)
         document["Outputs"] = entries
         if not entries:
             document.pop("Outputs")
