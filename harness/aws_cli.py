@@ -19,6 +19,11 @@ if TYPE_CHECKING:
     from harness.targets.aws.target import AwsTarget
 
 
+def error_line(exc: Exception) -> str:
+    """The one line printed for an error: an AWS refusal says itself, anything else is `error: ...`."""
+    return str(exc) if str(exc).startswith("aws target") else f"error: {exc}"
+
+
 @click.group(name="aws")
 def aws() -> None:
     """Check and clean the AWS test account the AWS target uses ([tool.harness.aws])."""
@@ -53,7 +58,7 @@ def doctor(template: Path | None) -> None:
                     click.echo(f"{finding.level}: {finding.line()}")
             refuse_on(findings)
     except HarnessError as exc:
-        click.echo(str(exc) if str(exc).startswith("aws target") else f"error: {exc}", err=True)
+        click.echo(error_line(exc), err=True)
         sys.exit(2)
     versions = target.versions()
     click.echo(f"ok: {versions['target']} account {versions['account']} in {versions['region']}")
@@ -66,7 +71,10 @@ def _app_template() -> Template | None:
     source = load_app_source(Path.cwd())
     if source is None:
         return None
-    return synthesize(source, Path(".harness/cache/synth"), dict(os.environ)).template
+    from harness.settings import HarnessSettings
+
+    cache_dir = HarnessSettings.resolve(environ=os.environ).cache_dir
+    return synthesize(source, cache_dir / "synth", dict(os.environ)).template
 
 
 @aws.command()
@@ -87,7 +95,7 @@ def sweep(older_than: str | None, apply: bool, force: bool, report_path: Path | 
         report = sweep_stacks(scope, target.deployer(None, scope).wait_stack, apply=apply,  # type: ignore[arg-type]
                               now=datetime.now(UTC), older_than=age, force=force)
     except HarnessError as exc:
-        click.echo(str(exc) if str(exc).startswith("aws target") else f"error: {exc}", err=True)
+        click.echo(error_line(exc), err=True)
         sys.exit(2)
     text = json.dumps(report.to_json(), indent=1, default=str)
     click.echo(text)

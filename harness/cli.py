@@ -143,7 +143,9 @@ def run(paths: tuple[Path, ...], target: str, report_dir: Path | None, keyword: 
                                         on_done=lambda r: progress.advance(task))
         except ConfigurationError as exc:  # a refused target (the AWS preflight) or bad settings: exit 2
             progress.stop()
-            click.echo(str(exc) if str(exc).startswith("aws target") else f"error: {exc}", err=True)
+            from harness.aws_cli import error_line
+
+            click.echo(error_line(exc), err=True)
             sys.exit(2)
     table = Table(title=f"scenarios on {target}")
     for column in ("scenario", "status", "time", "reason"):
