@@ -50,7 +50,7 @@ demo: install
 	$(BIN)/harness run scenarios/ --target moto --report-dir build/report
 
 test: install
-	$(BIN)/tox run -e lint,moto,localstack
+	$(BIN)/tox run -e lint,moto,localstack,aws-simulated,aws
 
 test-fast: install
 	$(BIN)/pytest -n 2 tests

@@ -1,4 +1,4 @@
-"""``harness aws``: the AWS target's own commands (doctor, sweep), thin over ``harness.targets.aws``."""
+"""``harness aws``: the AWS target's own commands (doctor, sweep, exec), thin over ``harness.targets.aws``."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import json
 import os
 import re
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -110,3 +111,89 @@ def _duration(text: str) -> timedelta:
         raise click.BadParameter(f"{text!r}: a number and m, h or d (12h, 2d, 30m)", param_hint="--older-than")
     unit = {"m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
     return timedelta(**{unit: float(match.group(1))})
+
+
+@aws.command(name="exec", context_settings={"ignore_unknown_options": True})
+@click.option("--simulate", is_flag=True, help="Start a local harness standing in for AWS (moto, nothing "
+              "deployed), point the AWS target at it, run COMMAND, then check the stand-in holds nothing of the run.")
+@click.option("--skip-unconfigured", is_flag=True, help="Exit 0 with the reason, without running COMMAND, when "
+              "no AWS account is allow-listed (CI without an account).")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.pass_context
+def exec_(ctx: click.Context, simulate: bool, skip_unconfigured: bool, command: tuple[str, ...]) -> None:
+    """Run COMMAND (after --) against AWS: `harness aws exec --simulate -- harness run scenarios
+    --target aws`. Exits with COMMAND's status, or 1 when the stand-in holds resources afterwards."""
+    import subprocess
+    import tempfile
+
+    if simulate:
+        from harness.cli import down, up
+
+        with tempfile.TemporaryDirectory(prefix="harness-aws-sim-") as tmp:
+            env_file = Path(tmp) / "stand-in.env"
+            ctx.invoke(up, target="moto", env_file=env_file, no_deploy=True, timeout=180.0)
+            try:
+                environ = simulated_environment(os.environ, _read_env(env_file))
+                status = subprocess.call(list(command), env=environ)
+                left = stand_in_leftovers(environ)
+                for line in left:
+                    click.echo(f"left on the stand-in after the run: {line}", err=True)
+                if left and status == 0:
+                    status = 1
+            finally:
+                ctx.invoke(down, env_file=env_file, timeout=20.0)
+        sys.exit(status)
+    if skip_unconfigured and not _configured(os.environ):
+        click.echo("SKIPPED aws: no AWS account is allow-listed (set allowed_accounts and region in "
+                   "[tool.harness.aws] or HARNESS_AWS_ALLOWED_ACCOUNTS / HARNESS_AWS_REGION to run against AWS)")
+        sys.exit(0)
+    sys.exit(subprocess.call(list(command)))
+
+
+def _read_env(path: Path) -> dict[str, str]:
+    from harness.envfile import read_env_file
+
+    return read_env_file(path)
+
+
+def _configured(environ: Mapping[str, str]) -> bool:
+    from harness.targets.aws.target import aws_table
+
+    accounts = environ.get("HARNESS_AWS_ALLOWED_ACCOUNTS") or aws_table(Path.cwd()).get("allowed_accounts")
+    return bool(accounts)
+
+
+def simulated_environment(environ: Mapping[str, str], stand_in: dict[str, str]) -> dict[str, str]:
+    """The environment of a command run against the stand-in as if it were AWS (pure): its
+    credentials, the AWS target's simulate endpoint, account and region; no endpoint override."""
+    env = {k: v for k, v in environ.items() if not k.startswith("AWS_ENDPOINT_URL") and k != "HARNESS_TARGET"}
+    env.update({k: v for k, v in stand_in.items() if k.startswith("AWS_") and not k.startswith("AWS_ENDPOINT_URL")})
+    env["HARNESS_AWS_SIMULATE_ENDPOINT"] = stand_in["AWS_ENDPOINT_URL"]
+    env["HARNESS_AWS_ALLOWED_ACCOUNTS"] = stand_in["HARNESS_ACCOUNT_ID"]
+    env["HARNESS_AWS_REGION"] = stand_in.get("AWS_DEFAULT_REGION", "us-east-1")
+    env.setdefault("HARNESS_AWS_POLL_MIN_S", "0.1")  # a local stand-in answers at once
+    env.setdefault("HARNESS_AWS_POLL_MAX_S", "1")
+    return env
+
+
+def stand_in_leftovers(environ: dict[str, str]) -> list[str]:
+    """Stacks, buckets (but the harness's asset bucket), queues, tables and functions the stand-in
+    still holds."""
+    import boto3
+
+    session = boto3.session.Session(aws_access_key_id=environ["AWS_ACCESS_KEY_ID"],
+                                    aws_secret_access_key=environ["AWS_SECRET_ACCESS_KEY"],
+                                    region_name=environ["HARNESS_AWS_REGION"])
+    endpoint = environ["HARNESS_AWS_SIMULATE_ENDPOINT"]
+
+    def client(name: str) -> Any:
+        return session.client(name, endpoint_url=endpoint)  # type: ignore[call-overload]
+
+    prefix = environ.get("HARNESS_AWS_PREFIX", "hx")
+    left = [f"stack {s['StackName']}" for s in client("cloudformation").describe_stacks()["Stacks"]]
+    left += [f"bucket {b['Name']}" for b in client("s3").list_buckets()["Buckets"]
+             if not b["Name"].startswith(f"{prefix}-assets-")]
+    left += [f"queue {q}" for q in client("sqs").list_queues().get("QueueUrls", [])]
+    left += [f"table {t}" for t in client("dynamodb").list_tables()["TableNames"]]
+    left += [f"function {f['FunctionName']}" for f in client("lambda").list_functions()["Functions"]]
+    return left

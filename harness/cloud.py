@@ -88,12 +88,16 @@ class CloudAccount:
             "Payload": json.loads(body) if body else None,
         }
 
-    def settle(self, timeout: float | None = None) -> None:
-        """Wait until every event source is drained and nothing runs (see EventWiring.settle)."""
+    def settle(self, timeout: float | None = None, *, scale: bool = True) -> None:
+        """Wait until every event source is drained and nothing runs (see EventWiring.settle).
+
+        ``timeout`` (default: the settings' ``settle_timeout_s``) is multiplied by the target's
+        ``timeout_scale`` unless ``scale`` is False (a timeout given for this target by name)."""
         if self.wiring is not None:
             self.wiring.settle(timeout)
-        else:
-            self.cloud.target.settle(self.scope, timeout if timeout is not None else self.cloud.settings.settle_timeout_s)
+            return
+        seconds = timeout if timeout is not None else self.cloud.settings.settle_timeout_s
+        self.cloud.target.settle(self.scope, seconds * (self.capabilities.timeout_scale if scale else 1.0))
 
     def close(self) -> None:
         for closer in reversed(self._closers):

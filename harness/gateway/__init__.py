@@ -13,6 +13,7 @@ from botocore.config import Config
 
 from harness.accounts import Account
 from harness.gateway.auth import JwksCache, jwks_fetcher
+from harness.gateway.live import http_apis_from_service
 from harness.gateway.model import apis_of
 from harness.gateway.rest import rest_apis_of
 from harness.gateway.server import HttpApiGateway
@@ -24,7 +25,8 @@ __all__ = ["HttpApiGateway", "serve_apis"]
 def serve_apis(account: Account, record: StackRecord) -> dict[str, HttpApiGateway]:
     """Start a gateway per HTTP API of ``record`` on 127.0.0.1; outputs naming an API (its endpoint,
     an ``execute-api`` URL under it, or its id) are rewritten to the local URL. The gateways stop
-    when ``account`` closes."""
+    when ``account`` closes. A record that is not ``resolved`` has its HTTP APIs read from the API
+    Gateway service (REST APIs are then not served: see the README's AWS section)."""
     lam = account.scope.client("lambda", config=Config(read_timeout=960, retries={"max_attempts": 1}))
 
     def invoke(function_arn: str, payload: bytes) -> tuple[bytes, str | None]:
@@ -33,7 +35,11 @@ def serve_apis(account: Account, record: StackRecord) -> dict[str, HttpApiGatewa
 
     keys = JwksCache(jwks_fetcher(account.scope.endpoint_for("cognito-idp")))
     gateways: dict[str, HttpApiGateway] = {}
-    for api in [*apis_of(record), *rest_apis_of(record)]:
+    if record.resolved:
+        apis = [*apis_of(record), *rest_apis_of(record)]
+    else:  # template properties with expressions left: the API Gateway service says what is deployed
+        apis = http_apis_from_service(account.scope.client("apigatewayv2"), record)
+    for api in apis:
         gateway = HttpApiGateway(api, account_id=account.account_id, invoke=invoke, keys=keys,
                                  clients=account.client).start()
         gateways[api.logical_id] = gateway

@@ -79,18 +79,18 @@ def apis_of(record: StackRecord) -> list[HttpApiDefinition]:
         children = {t: [s for s in by_type.get(f"AWS::ApiGatewayV2::{t}", []) if s.properties.get("ApiId") == api_id]
                     for t in ("Route", "Integration", "Authorizer", "Stage")}
         integrations = {s.ref: s.properties for s in children["Integration"]}
-        authorizers = {s.ref: _authorizer(s.properties) for s in children["Authorizer"]}
-        routes = tuple(_route(r.properties, integrations, authorizers) for r in children["Route"])
+        authorizers = {s.ref: authorizer_of(s.properties) for s in children["Authorizer"]}
+        routes = tuple(route_of(r.properties, integrations, authorizers) for r in children["Route"])
         stages = [s.properties.get("StageName", "$default") for s in children["Stage"]] or ["$default"]
         stage = "$default" if "$default" in stages else stages[0]
         apis.append(HttpApiDefinition(api.logical_id, api_id, str(api.properties.get("Name", api.logical_id)),
                                       stage, tuple(r for r in routes if r is not None),
-                                      _cors(api.properties.get("CorsConfiguration")),
+                                      cors_of(api.properties.get("CorsConfiguration")),
                                       str(api.attributes.get("ApiEndpoint", ""))))
     return apis
 
 
-def _authorizer(props: dict[str, Any]) -> JwtAuthorizer | None:
+def authorizer_of(props: dict[str, Any]) -> JwtAuthorizer | None:
     if props.get("AuthorizerType") != "JWT":
         return None
     config = props.get("JwtConfiguration") or {}
@@ -99,7 +99,7 @@ def _authorizer(props: dict[str, Any]) -> JwtAuthorizer | None:
                          tuple(str(a) for a in config.get("Audience") or []), str(sources[0]))
 
 
-def _route(props: dict[str, Any], integrations: dict[str, Any], authorizers: dict[str, Any]) -> Route | None:
+def route_of(props: dict[str, Any], integrations: dict[str, Any], authorizers: dict[str, Any]) -> Route | None:
     key = str(props["RouteKey"])
     target = str(props.get("Target", ""))
     integration = integrations.get(target.removeprefix("integrations/"))
@@ -115,7 +115,7 @@ def _route(props: dict[str, Any], integrations: dict[str, Any], authorizers: dic
                  tuple(props.get("AuthorizationScopes") or ()))
 
 
-def _cors(config: dict[str, Any] | None) -> Cors | None:
+def cors_of(config: dict[str, Any] | None) -> Cors | None:
     if not config:
         return None
     return Cors(tuple(config.get("AllowOrigins") or ()), tuple(m.upper() for m in config.get("AllowMethods") or ()),
@@ -163,7 +163,7 @@ def _openapi(api: Any) -> HttpApiDefinition:
                                 str(integration.get("payloadFormatVersion", "2.0")), authorizer, scopes))
     cors = body.get("x-amazon-apigateway-cors")
     return HttpApiDefinition(api.logical_id, api.ref, str((body.get("info") or {}).get("title", api.logical_id)),
-                             "$default", tuple(routes), _cors(_cfn_cors(cors)) if cors else None,
+                             "$default", tuple(routes), cors_of(_cfn_cors(cors)) if cors else None,
                              str(api.attributes.get("ApiEndpoint", "")))
 
 

@@ -43,10 +43,15 @@ class StackRecord:
     exports: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     stack_id: str | None = None  # where the target keeps a stack of its own (AWS): deleted by id
+    # False where properties are the template's with only Ref resolved (AWS): readers ask the services
+    resolved: bool = True
+    # where the target takes time after the deploy before traffic flows (AWS): seconds waited for it
+    ready_s: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "account_id": self.account_id, "region": self.region,
                 "order": self.order, "outputs": self.outputs, "exports": self.exports, "stack_id": self.stack_id,
+                "resolved": self.resolved, "ready_s": self.ready_s,
                 "resources": {k: v.to_json() for k, v in self.resources.items()}}
 
     @classmethod
@@ -54,7 +59,7 @@ class StackRecord:
         return cls(data["name"], data["account_id"], data["region"],
                    {k: ResourceState.from_json(v) for k, v in data["resources"].items()},
                    list(data["order"]), dict(data["outputs"]), dict(data.get("exports") or {}),
-                   stack_id=data.get("stack_id"))
+                   stack_id=data.get("stack_id"), resolved=bool(data.get("resolved", True)), ready_s=data.get("ready_s"))
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

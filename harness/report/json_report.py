@@ -30,6 +30,6 @@ def _scenario(result: ScenarioResult) -> dict[str, Any]:
         "name": result.name, "file": result.file, "status": result.status, "reason": result.reason,
         "tags": list(result.tags), "duration_s": round(result.duration_s, 3),
         "steps": [{**dataclasses.asdict(s), "duration_s": round(s.duration_s, 4)} for s in result.steps],
-        "conservation": result.conservation, "trace": result.trace, "journal": result.journal,
+        "deploy": result.deploy, "conservation": result.conservation, "trace": result.trace, "journal": result.journal,
         "logs": result.logs,
     }

@@ -12,18 +12,19 @@ import threading
 import time
 import traceback
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from harness.cloud import LocalCloud
-from harness.deployed import deploy_app
+from harness.deployed import DeployedApp, deploy_app
 from harness.errors import HarnessError
 from harness.provisioning import AppSource
 from harness.scenarios.kinds import RUNNERS
 from harness.scenarios.model import Scenario, Step
-from harness.scenarios.steps import ExpectationFailed, StepContext, peek
+from harness.scenarios.steps import ExpectationFailed, StepContext, eventually, peek
 from harness.scenarios.variables import interpolate
 from harness.settings import HarnessSettings
 
@@ -56,10 +57,16 @@ class ScenarioResult:
     conservation: dict[str, Any] = field(default_factory=dict)
     logs: list[str] = field(default_factory=list)
     tags: tuple[str, ...] = ()
+    deploy: dict[str, Any] = field(default_factory=dict)  # seconds, ready_s (AWS), stack
 
     @property
     def failed_step(self) -> StepResult | None:
         return next((s for s in self.steps if s.status == "failed"), None)
+
+
+# Expectations on state that may lag where settle cannot see every consumer (see
+# TargetCapabilities.expectations_retry_s); the others wait by themselves or are actions.
+RETRIED_ON_LAG = frozenset({"expect_item", "expect_query", "expect_queue", "expect_events"})
 
 
 class ScenarioRunner:
@@ -70,6 +77,11 @@ class ScenarioRunner:
         self.settings = settings
         self.source = source
         self._lock = threading.Lock()
+        self.cancelled = threading.Event()  # set on Ctrl-C / SIGTERM: running scenarios stop and tear down
+
+    def cancel(self) -> None:
+        """Stop running scenarios at their next step (a pause ends at once); each tears its account down."""
+        self.cancelled.set()
 
     def run(self, scenario: Scenario) -> ScenarioResult:
         started = time.time()
@@ -84,10 +96,13 @@ class ScenarioRunner:
             ctx, variables = self._prepare(account, scenario, result)
             listener = self._listen(account.account_id, ctx)
             for step in scenario.steps:
+                if self.cancelled.is_set():
+                    result.status, result.reason = "failed", f"interrupted before step {step.title}"
+                    break
                 if not self._run_step(step, ctx, variables, result):
                     break
             if result.status == "passed":
-                self._conserve(account, result)
+                self._conserve(account, result, ctx.app)
         except HarnessError as exc:
             result.status, result.reason = "failed", f"setup failed: {exc}"
         finally:
@@ -96,7 +111,7 @@ class ScenarioRunner:
             result.journal = [{"kind": e.kind, "at": e.at, **e.data}
                               for e in self.cloud.journal.entries(account_id=account.account_id)]
             if result.status == "failed" and ctx is not None:
-                result.logs = _recent_logs(account, result.trace)
+                result.logs = _recent_logs(account, _functions_run(account, result.trace, ctx.app))
             result.duration_s = time.time() - started
             account.close()
         return result
@@ -106,6 +121,8 @@ class ScenarioRunner:
         app = None
         if self.source is not None:
             app = deploy_app(account, self.source, cache_dir=self.settings.cache_dir)
+            result.deploy = {"stack": app.record.name, "seconds": round(app.record.seconds, 3),
+                             "ready_s": app.record.ready_s}
         outputs = app.outputs if app is not None else {}
         run_id = uuid.uuid4().hex[:12]
         now = datetime.now(UTC)
@@ -117,18 +134,37 @@ class ScenarioRunner:
             "tomorrow": (now + timedelta(days=1)).date().isoformat(),
         }
         variables.update(interpolate(dict(scenario.variables), variables))
-        ctx = StepContext(account, app, Path(scenario.file).parent, actions=result.trace, runners=RUNNERS)
+        ctx = StepContext(account, app, Path(scenario.file).parent, actions=result.trace, runners=RUNNERS,
+                          cancelled=self.cancelled)
         for bus in {interpolate(s.args["bus"], variables) for s in scenario.steps if s.kind == "expect_events"}:
             ctx.probes[bus] = self._probe(account, bus)
         return ctx, variables
 
     def _probe(self, account: Any, bus: str) -> str:
+        """A queue and a rule that copies every event of ``bus`` into it; removed when the account
+        closes (where runs share an account, named and tagged with the run, so a sweep finds them)."""
         sqs, events = account.client("sqs"), account.client("events")
-        name = f"harness-probe-{abs(hash(bus)) % 10**8}"
-        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        run = account.scope.namespace
+        name = f"harness-probe-{run + '-' if run else ''}{zlib.crc32(bus.encode()) % 10**8}"
+        tags = {"harness:run-id": run} if run else {}
+        url = sqs.create_queue(QueueName=name, **({"tags": tags} if tags else {}))["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps({"account": [account.account_id]}))
+        rule_arn = events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(
+            {"account": [account.account_id]}), **({"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+                                                    if tags else {}))["RuleArn"]
+        # AWS delivers to a queue only what its policy lets EventBridge send
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
+                "Resource": arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}}]})})
         events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "probe", "Arn": arn}])
+
+        def remove() -> None:
+            events.remove_targets(Rule=name, EventBusName=bus, Ids=["probe"])
+            events.delete_rule(Name=name, EventBusName=bus)
+            sqs.delete_queue(QueueUrl=url)
+
+        account.on_close(remove)
         return str(url)
 
     def _listen(self, account_id: str, ctx: StepContext) -> Any:
@@ -154,7 +190,11 @@ class ScenarioRunner:
         result.steps.append(outcome)
         try:
             args = interpolate(dict(step.args), variables)
-            value = RUNNERS[step.kind](ctx, args)
+            retry_s = ctx.account.capabilities.expectations_retry_s
+            if retry_s and step.kind in RETRIED_ON_LAG and "timeout" not in args:
+                value = eventually(ctx, RUNNERS[step.kind], args, timeout=retry_s, description=step.kind, interval=1.0)
+            else:
+                value = RUNNERS[step.kind](ctx, args)
             if isinstance(value, dict):
                 variables["last"] = value
                 from harness.scenarios.matchers import extract
@@ -175,7 +215,7 @@ class ScenarioRunner:
             return False
         return True
 
-    def _conserve(self, account: Any, result: ScenarioResult) -> None:
+    def _conserve(self, account: Any, result: ScenarioResult, app: DeployedApp | None = None) -> None:
         try:
             account.settle()
         except HarnessError as exc:
@@ -183,7 +223,7 @@ class ScenarioRunner:
             return
         sqs = account.client("sqs")
         if account.wiring is None:
-            self._conserve_by_queues(account, result)
+            self._conserve_by_queues(account, result, app)
             return
         entered = processed = dead = 0
         lost: list[str] = []
@@ -214,14 +254,23 @@ class ScenarioRunner:
             result.status, result.reason = "failed", f"{len(lost)} message(s) lost: {', '.join(lost[:5])}"
 
 
-    def _conserve_by_queues(self, account: Any, result: ScenarioResult) -> None:
-        """Targets that deliver events themselves (LocalStack) keep no journal of batches: the proof
-        is that every queue an event source mapping reads is empty once settled, so each message that
-        entered it was deleted after processing or moved to its DLQ."""
+    def _conserve_by_queues(self, account: Any, result: ScenarioResult, app: DeployedApp | None) -> None:
+        """Targets that deliver events themselves (LocalStack, AWS) keep no journal of batches: the
+        proof is that every queue an event source mapping reads is empty once settled, so each
+        message that entered it was deleted after processing or moved to its DLQ. Where runs share
+        an account (isolation by stack) only the mappings of this run's stack count."""
         sqs = account.client("sqs")
+        lam = account.client("lambda")
         dead = 0
         lost: list[str] = []
-        for mapping in account.client("lambda").list_event_source_mappings().get("EventSourceMappings", []):
+        if account.capabilities.isolation_unit == "stack":
+            uuids = [s.physical_id for s in (app.record.resources.values() if app else ())
+                     if s.type_name == "AWS::Lambda::EventSourceMapping"]
+            mappings = [lam.get_event_source_mapping(UUID=u) for u in uuids]
+        else:
+            mappings = [m for page in lam.get_paginator("list_event_source_mappings").paginate()
+                        for m in page.get("EventSourceMappings", [])]
+        for mapping in mappings:
             arn = str(mapping.get("EventSourceArn", ""))
             if not arn.startswith("arn:aws:sqs:"):
                 continue
@@ -240,11 +289,19 @@ class ScenarioRunner:
             result.status, result.reason = "failed", "; ".join(lost)
 
 
-def _recent_logs(account: Any, trace: list[dict[str, Any]], per_function: int = 15) -> list[str]:
-    """The last log lines of every function the scenario ran (for failure reports)."""
+def _functions_run(account: Any, trace: list[dict[str, Any]], app: DeployedApp | None) -> list[str]:
+    """The functions the scenario ran; where the target reports no invocations, all of the app's."""
+    names = {str(e["function"]) for e in trace if e["kind"] == "invocation"}
+    if not account.capabilities.reports_invocations and app is not None:
+        names |= {str(s.physical_id) for s in app.record.resources.values() if s.type_name == "AWS::Lambda::Function"}
+    return sorted(names)
+
+
+def _recent_logs(account: Any, functions: list[str], per_function: int = 15) -> list[str]:
+    """The last log lines of each of ``functions`` (for failure reports)."""
     logs = account.client("logs")
     lines: list[str] = []
-    for function in sorted({e["function"] for e in trace if e["kind"] == "invocation"}):
+    for function in functions:
         group = f"/aws/lambda/{function}"
         try:
             streams = logs.describe_log_streams(logGroupName=group).get("logStreams", [])

@@ -18,6 +18,8 @@ ANY: dict[str, Any] = {}
 OBJECT = {"type": "object"}
 NUMBER = {"type": "number"}
 CAPTURE = {"type": "object", "additionalProperties": {"type": "string"}}
+# seconds, or seconds per target by name: {aws: 180, default: 40} (a named target's value is not scaled)
+TIMEOUT = {"oneOf": [NUMBER, {"type": "object", "additionalProperties": NUMBER, "minProperties": 1}]}
 
 Runner = Callable[[steps.StepContext, Mapping[str, Any]], Any]
 
@@ -72,11 +74,11 @@ KINDS: dict[str, StepKind] = {kind.name: kind for kind in (
              "set an SSM parameter"),
     StepKind("set_secret", steps.set_secret, ("id", "value"), {"id": STRING, "value": ANY},
              "set a Secrets Manager secret value"),
-    StepKind("settle", steps.settle, (), {"timeout": NUMBER},
+    StepKind("settle", steps.settle, (), {"timeout": TIMEOUT},
              "wait until every event source is drained and nothing runs"),
     StepKind("pause", steps.pause, ("seconds", "reason"), {"seconds": NUMBER, "reason": STRING},
              "wait a fixed time, only for behaviour about time itself (a cache TTL); `reason` required"),
-    StepKind("wait_until", steps.wait_until_step, ("expect",), {"expect": OBJECT, "timeout": NUMBER},
+    StepKind("wait_until", steps.wait_until_step, ("expect",), {"expect": OBJECT, "timeout": TIMEOUT},
              "retry one expectation until it holds or `timeout` (s) passes"),
     StepKind("expect_item", steps.expect_item, ("table", "key"), {"table": STRING, "key": OBJECT, "match": ANY,
                                        "absent": {"type": "boolean"}, "capture": CAPTURE},
@@ -90,13 +92,13 @@ KINDS: dict[str, StepKind] = {kind.name: kind for kind in (
                                  "match": ANY},
              "events seen on a bus (the engine puts a probe rule on it) match"),
     StepKind("expect_invocations", steps.expect_invocations, ("function",), {"function": STRING, "count": {"type": "integer"},
-                                           "min": {"type": "integer"}, "errors": {"type": "integer"}},
-             "a function ran `count` / at least `min` times, with `errors` failures"),
+                                           "min": {"type": "integer"}, "errors": {"type": "integer"}, "timeout": TIMEOUT},
+             "a function ran `count` / at least `min` times, with `errors` failures (where the target reports no invocations, read from its CloudWatch Logs and retried up to `timeout`, default 60 s)"),
     StepKind("expect_logs", steps.expect_logs, ("function",), {"function": STRING, "contains": STRING, "correlation_id": STRING,
-                                    "min": {"type": "integer"}},
-             "a function logged lines containing text / with a correlation id"),
+                                    "min": {"type": "integer"}, "timeout": TIMEOUT},
+             "a function logged lines containing text / with a correlation id since the scenario started (retried up to `timeout` where logs arrive late)"),
     StepKind("expect_alarm", steps.expect_alarm, ("alarm", "state"), {"alarm": STRING, "state": {"enum": ["OK", "ALARM", "INSUFFICIENT_DATA"]},
-                                         "timeout": NUMBER},
+                                         "timeout": TIMEOUT},
              "an alarm is in a state (on targets that publish no metrics the harness evaluates SQS-depth alarms from the queues; where CloudWatch evaluates them, the state is polled up to `timeout`, default 600 s)"),
 )}
 RUNNERS: dict[str, Runner] = {name: kind.run for name, kind in KINDS.items()}

@@ -57,6 +57,18 @@ def _unknown(file: str, key_node: yaml.Node, key: str, allowed: Iterable[str], w
 
 
 def _check_type(file: str, node: yaml.Node, value: Any, schema: dict[str, Any], name: str) -> None:
+    if "oneOf" in schema:  # a timeout: seconds, or seconds per target name
+        for option in schema["oneOf"]:
+            try:
+                _check_type(file, node, value, option, name)
+                if isinstance(value, dict):
+                    for key, item in value.items():
+                        _check_type(file, node, item, option.get("additionalProperties") or {}, f"{name}.{key}")
+                return
+            except ScenarioError:
+                continue
+        raise ScenarioError(_where(file, node), f"{name} must be a number or a mapping of target name to number "
+                            f"(e.g. {{aws: 180, default: 40}}), got {value!r}")
     expected = schema.get("type")
     types: dict[str, type | tuple[type, ...]] = {"string": str, "object": dict, "number": (int, float),
                                                  "integer": int, "boolean": bool, "array": list}

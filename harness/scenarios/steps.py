@@ -7,6 +7,7 @@ the expected/actual difference.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ class StepContext:
     probes: dict[str, str] = field(default_factory=dict)   # bus name -> probe queue url
     runners: Mapping[str, Callable[[StepContext, Mapping[str, Any]], Any]] = field(default_factory=dict)
     actions: list[dict[str, Any]] = field(default_factory=list)
+    started_at: float = field(default_factory=time.time)
+    cancelled: threading.Event = field(default_factory=threading.Event)  # the run was interrupted
 
     @property
     def resources(self) -> Mapping[str, ResourceState]:
@@ -71,6 +74,21 @@ class StepContext:
 
     def record(self, kind: str, **data: Any) -> None:
         self.actions.append({"at": time.time(), "kind": kind, **data})
+
+    def timeout(self, args: Mapping[str, Any], default: float) -> tuple[float, bool]:
+        """A step's ``timeout`` on this target and whether it was given for the target by name.
+
+        ``timeout: 40`` (or none: ``default``) is scaled by the target's ``timeout_scale``;
+        ``timeout: {aws: 180, default: 40}`` gives this target's own value, unscaled.
+        """
+        value = args.get("timeout")
+        target = self.account.cloud.target.name
+        if isinstance(value, Mapping):
+            if target in value:
+                return float(value[target]), True
+            value = value.get("default")
+        seconds = float(value) if value is not None else default
+        return seconds * self.account.capabilities.timeout_scale, False
 
 
 def _queue_url(ctx: StepContext, queue: str) -> str:
@@ -221,33 +239,41 @@ def set_secret(ctx: StepContext, args: Mapping[str, Any]) -> Any:
 
 
 def settle(ctx: StepContext, args: Mapping[str, Any]) -> Any:
-    ctx.account.settle(timeout=args.get("timeout"))
+    seconds, by_name = ctx.timeout(args, ctx.account.cloud.settings.settle_timeout_s)
+    scale = ctx.account.capabilities.timeout_scale
+    ctx.account.settle(timeout=seconds if by_name else seconds / scale, scale=not by_name)
 
 
 def pause(ctx: StepContext, args: Mapping[str, Any]) -> Any:
-    import threading
-
-    threading.Event().wait(float(args["seconds"]))
+    if ctx.cancelled.wait(float(args["seconds"])):
+        raise HarnessError("the run was interrupted during the pause")
     ctx.record("pause", seconds=args["seconds"], reason=args["reason"])
 
 
 def wait_until_step(ctx: StepContext, args: Mapping[str, Any]) -> Any:
     (kind, inner), = args["expect"].items()
-    runner = ctx.runners[kind]
+    return eventually(ctx, ctx.runners[kind], inner, timeout=ctx.timeout(args, 30)[0], description=kind)
+
+
+def eventually(ctx: StepContext, runner: Callable[[StepContext, Mapping[str, Any]], Any], args: Mapping[str, Any],
+               *, timeout: float, description: str, interval: float = 0.1) -> Any:
+    """``runner``'s result once its expectation holds; its last failure after ``timeout`` seconds."""
     last: list[Exception] = []
+    value: list[Any] = []
 
     def attempt() -> bool:
         try:
-            runner(ctx, inner)
+            value[:] = [runner(ctx, args)]
             return True
         except ExpectationFailed as exc:
             last[:] = [exc]
             return False
 
     try:
-        wait_until(attempt, timeout=float(args.get("timeout", 30)), interval=0.1, description=kind)
+        wait_until(attempt, timeout=timeout, interval=interval, description=description)
     except WaitTimeoutError as exc:
         raise (last[0] if last else exc) from exc
+    return value[0]
 
 
 def expect_item(ctx: StepContext, args: Mapping[str, Any]) -> Any:
@@ -320,30 +346,61 @@ def expect_events(ctx: StepContext, args: Mapping[str, Any]) -> Any:
 
 
 def expect_invocations(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    """Invocations the target reported; where it reports none (AWS), the function's CloudWatch Logs
+    since the scenario started, polled until the expectation holds or its timeout passes."""
     name = ctx.physical(args["function"], "AWS::Lambda::Function")
-    calls = [i for i in ctx.actions if i["kind"] == "invocation" and i["function"] == name]
-    errors = sum(1 for c in calls if c["error"])
-    if "count" in args and len(calls) != args["count"]:
-        raise ExpectationFailed(f"expected {args['count']} invocation(s) of {args['function']}, got {len(calls)}")
-    if "min" in args and len(calls) < args["min"]:
-        raise ExpectationFailed(f"expected at least {args['min']} invocation(s) of {args['function']}, got {len(calls)}")
-    if "errors" in args and errors != args["errors"]:
-        raise ExpectationFailed(f"expected {args['errors']} failed invocation(s) of {args['function']}, got {errors}")
-    return {"count": len(calls), "errors": errors}
+
+    def check() -> dict[str, Any]:
+        calls = _invocations(ctx, name)
+        errors = sum(1 for c in calls if c["error"])
+        if "count" in args and len(calls) != args["count"]:
+            raise ExpectationFailed(f"expected {args['count']} invocation(s) of {args['function']}, got {len(calls)}")
+        if "min" in args and len(calls) < args["min"]:
+            raise ExpectationFailed(f"expected at least {args['min']} invocation(s) of {args['function']}, "
+                                    f"got {len(calls)}")
+        if "errors" in args and errors != args["errors"]:
+            raise ExpectationFailed(f"expected {args['errors']} failed invocation(s) of {args['function']}, "
+                                    f"got {errors}")
+        return {"count": len(calls), "errors": errors}
+
+    return _until_logs_hold(ctx, args, check)
+
+
+def _invocations(ctx: StepContext, name: str) -> list[dict[str, Any]]:
+    if ctx.account.capabilities.reports_invocations:
+        return [i for i in ctx.actions if i["kind"] == "invocation" and i["function"] == name]
+    from harness.lambda_logs import invocations_from_log_events, read_log_events
+
+    events = read_log_events(ctx.client("logs"), f"/aws/lambda/{name}", since_ms=int(ctx.started_at * 1000))
+    return invocations_from_log_events(events)
+
+
+def _until_logs_hold(ctx: StepContext, args: Mapping[str, Any], check: Callable[[], dict[str, Any]]) -> Any:
+    """``check()`` once where the target reports invocations as they end; where logs are the source
+    (they arrive seconds late on AWS), retried until it passes or the step's timeout (60 s) passes."""
+    if ctx.account.capabilities.reports_invocations and "timeout" not in args:
+        return check()
+    return eventually(ctx, lambda _ctx, _args: check(), args, timeout=ctx.timeout(args, 60)[0],
+                      description="log expectation", interval=1.0)
 
 
 def expect_logs(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    """Lines of the function's log group since the scenario started (every stream, paged to the end)."""
+    from harness.lambda_logs import read_log_events
+
     name = ctx.physical(args["function"], "AWS::Lambda::Function")
-    logs = ctx.client("logs")
-    group = f"/aws/lambda/{name}"
-    lines = [e["message"] for s in logs.describe_log_streams(logGroupName=group).get("logStreams", [])
-             for e in logs.get_log_events(logGroupName=group, logStreamName=s["logStreamName"])["events"]]
-    found = [line for line in lines if (not args.get("contains") or args["contains"] in line)
-             and (not args.get("correlation_id") or _correlation(line) == args["correlation_id"])]
-    if len(found) < int(args.get("min", 1)):
-        raise ExpectationFailed(f"expected at least {args.get('min', 1)} log line(s) of {args['function']} "
-                                f"matching {dict(args)}, found {len(found)}", actual=lines[-10:])
-    return {"lines": found}
+
+    def check() -> dict[str, Any]:
+        events = read_log_events(ctx.client("logs"), f"/aws/lambda/{name}", since_ms=int(ctx.started_at * 1000))
+        lines = [line for e in events for line in str(e["message"]).splitlines()]
+        found = [line for line in lines if (not args.get("contains") or args["contains"] in line)
+                 and (not args.get("correlation_id") or _correlation(line) == args["correlation_id"])]
+        if len(found) < int(args.get("min", 1)):
+            raise ExpectationFailed(f"expected at least {args.get('min', 1)} log line(s) of {args['function']} "
+                                    f"matching {dict(args)}, found {len(found)}", actual=lines[-10:])
+        return {"lines": found}
+
+    return _until_logs_hold(ctx, args, check)
 
 
 def expect_alarm(ctx: StepContext, args: Mapping[str, Any]) -> Any:
@@ -362,7 +419,7 @@ def expect_alarm(ctx: StepContext, args: Mapping[str, Any]) -> Any:
         alarms = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
         return str(alarms[0]["StateValue"]) if alarms else None
 
-    timeout = float(args.get("timeout", 0 if evaluated_here else 600))
+    timeout = ctx.timeout(args, 0)[0] if evaluated_here else ctx.timeout(args, 600)[0]
     try:
         current = wait_until(state, lambda value: value == args["state"], timeout=timeout, interval=1.0,
                              description=f"alarm {name} to be {args['state']}")

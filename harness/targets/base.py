@@ -40,6 +40,12 @@ class TargetCapabilities:
             harness stands in local packages for them (``[tool.harness.layers]``).
         cdk_bootstrapped: accounts have what ``cdk bootstrap`` creates; when False the harness
             stands in for it (the bootstrap version parameter, the asset buckets).
+        timeout_scale: how much longer than locally waits take here (AWS: visibility timeouts as
+            the template sets them, metrics and logs that arrive late); timeouts given for this
+            target by name (``timeout: {aws: 180}``) are not scaled.
+        expectations_retry_s: how long scenario expectations on state (items, queries, queues,
+            events) are retried before they fail; 0 where ``settle`` leaves nothing in motion,
+            more where reads lag or consumers settle cannot see (AWS: stream consumers).
     """
 
     delivers_events: bool
@@ -50,6 +56,8 @@ class TargetCapabilities:
     isolation_unit: str = "account"
     public_layers: bool = False
     cdk_bootstrapped: bool = False
+    timeout_scale: float = 1.0
+    expectations_retry_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.isolation_unit not in ISOLATION_UNITS:

@@ -148,3 +148,61 @@ def _wait_created(cfn: Any, name: str) -> None:
     while cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"].endswith("IN_PROGRESS"):
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+def _run_until_deployed(stand_in: dict[str, str], tmp_path: Path, cfn: Any) -> Any:
+    """`harness run` of a scenario that pauses, in a process of its own, once its stack is up."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "pyproject.toml").write_text('[tool.harness]\napp = "cloudformation"\npath = "t.yaml"\n')
+    (tmp_path / "t.yaml").write_text((APPS / "cfn_stacks" / "queues.yaml").read_text())
+    (tmp_path / "slow.yaml").write_text("name: slow\nsteps:\n  - pause: {seconds: 120, reason: killed meanwhile}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "HARNESS_"))}
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "slow.yaml", "--target", "aws"],
+                            cwd=tmp_path, env={**env, **stand_in, "HARNESS_STATE_DIR": str(tmp_path / "state")},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while not [s for s in cfn.describe_stacks()["Stacks"] if s["StackStatus"] == "CREATE_COMPLETE"
+               and s["StackName"].startswith("hx-")]:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[0].decode()[-2000:]
+        time.sleep(0.1)
+    return proc
+
+
+def _live(cfn: Any) -> list[str]:
+    return [s["StackName"] for s in cfn.describe_stacks()["Stacks"] if s["StackStatus"] != "DELETE_COMPLETE"]
+
+
+def test_a_run_stopped_with_sigterm_tears_its_stack_down(stand_in: dict[str, str], account: CloudAccount,
+                                                         tmp_path: Path) -> None:
+    import signal
+
+    cfn = account.client("cloudformation")
+    proc = _run_until_deployed(stand_in, tmp_path, cfn)
+    proc.send_signal(signal.SIGTERM)
+    output = proc.communicate(timeout=120)[0].decode()
+    assert proc.returncode != 0, output
+    assert _live(cfn) == [], output
+    assert not account.client("sqs").list_queues().get("QueueUrls")
+
+
+def test_a_run_killed_with_sigkill_leaves_a_tagged_stack_that_sweep_removes(
+    stand_in: dict[str, str], account: CloudAccount, tmp_path: Path,
+) -> None:
+    cfn = account.client("cloudformation")
+    proc = _run_until_deployed(stand_in, tmp_path, cfn)
+    proc.kill()
+    proc.communicate(timeout=30)
+    left = _live(cfn)
+    assert len(left) == 1 and left[0].startswith("hx-")
+    tags = _tags(cfn.describe_stacks(StackName=left[0])["Stacks"][0])
+    assert tags["harness:managed"] == "true" and tags["harness:expires-at"]
+    runner, env = CliRunner(), {**stand_in, "HARNESS_TARGET": ""}
+    listed = runner.invoke(main, ["aws", "sweep", "--older-than", "0m"], env=env)
+    assert listed.exit_code == 1 and _live(cfn) == left, listed.output  # a dry run lists it only
+    applied = runner.invoke(main, ["aws", "sweep", "--older-than", "0m", "--apply"], env=env)
+    assert applied.exit_code == 0, applied.output
+    assert _live(cfn) == []

@@ -60,6 +60,24 @@ def test_api_url_output_points_at_the_local_gateway(api: tuple[CloudAccount, Sta
     assert record.outputs["ApiUrl"].startswith("http://127.0.0.1:")
 
 
+def test_the_api_read_from_api_gateway_is_the_api_the_stack_declares(
+    api: tuple[CloudAccount, StackRecord, CognitoUsers],
+) -> None:
+    """Where a record holds template expressions (AWS), the gateway reads the API from the service:
+    the same routes, integrations, JWT authorizer, stage and CORS as read from the resolved stack."""
+    from harness.gateway.live import http_apis_from_service
+    from harness.gateway.model import apis_of
+
+    account, record, _ = api
+
+    def comparable(apis: list[Any]) -> list[Any]:
+        return [(a.logical_id, a.api_id, a.stage, a.cors, sorted(a.routes, key=lambda r: r.route_key)) for a in apis]
+
+    declared = apis_of(record)
+    assert declared and any(r.authorizer for r in declared[0].routes)
+    assert comparable(http_apis_from_service(account.client("apigatewayv2"), record)) == comparable(declared)
+
+
 def test_create_upload_and_find_a_job_over_http(api: tuple[CloudAccount, StackRecord, CognitoUsers]) -> None:
     account, record, users = api
     base = record.outputs["ApiUrl"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +25,7 @@ def write(tmp_path: Path, text: str) -> Path:
     ("name: x\nsteps:\n  - put_object: {bucket: b, kye: k}\n", "s.yaml:3:29: unknown put_object key 'kye'; did you mean 'key'?"),
     ("name: x\nsteps:\n  - put_object: {bucket: b}\n", "s.yaml:3:5: put_object needs key"),
     ("name: x\nsteps:\n  - settle: {timeout: soon}\n", "s.yaml:3:23: settle.timeout must be a number"),
+    ("name: x\nsteps:\n  - settle: {timeout: {aws: soon}}\n", "s.yaml:3:23: settle.timeout must be a number or a"),
     ("name: x\nsteps:\n  - put_object: {bucket: '${outputz.B}', key: k}\n",
      "s.yaml:3:26: unknown variable ${outputz}; did you mean ${outputs}?"),
     ("name: x\nsteps:\n  - expect_alarm: {alarm: a, state: RED}\n", "expect_alarm.state must be one of OK, ALARM"),
@@ -84,3 +86,26 @@ def test_readme_steps_table_is_the_declared_kinds() -> None:
     assert documentation_table() in readme, "regenerate the steps table of scenarios/README.md from kinds.py"
     assert set(KINDS) == set(STEPS) == set(RUNNERS)
     assert all(callable(run) for run in RUNNERS.values())
+
+
+def _context(target: str, scale: float) -> Any:
+    from types import SimpleNamespace
+
+    from harness.scenarios.steps import StepContext
+
+    account = SimpleNamespace(cloud=SimpleNamespace(target=SimpleNamespace(name=target)),
+                              capabilities=SimpleNamespace(timeout_scale=scale))
+    return StepContext(account, None, Path("."))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("target", "args", "expected"), [
+    ("moto", {}, (30.0, False)),
+    ("moto", {"timeout": 40}, (40.0, False)),
+    ("aws", {"timeout": 40}, (400.0, False)),                       # scaled by the target
+    ("aws", {"timeout": {"aws": 180, "default": 40}}, (180.0, True)),  # named: as given
+    ("aws", {"timeout": {"localstack": 90}}, (300.0, False)),       # not named: the default, scaled
+    ("localstack", {"timeout": {"localstack": 90, "default": 5}}, (90.0, True)),
+])
+def test_a_step_timeout_is_per_target_and_scaled_unless_named(target: str, args: dict[str, Any],
+                                                              expected: tuple[float, bool]) -> None:
+    assert _context(target, 10.0 if target == "aws" else 1.0).timeout(args, 30) == expected

@@ -175,3 +175,66 @@ def test_a_missing_profile_is_refused_before_any_call() -> None:
     with pytest.raises(AwsRefusal, match=r"profile no-such-profile-for-harness-tests: is not in the AWS config"):
         target.start(TargetHooks(lambda invocation: None, lambda account_id: None))
     assert not target.healthy()
+
+
+class _Lambda:
+    """Functions and mappings that become ready after a number of reads (a slow AWS)."""
+
+    def __init__(self, pending_reads: int, failed: bool = False) -> None:
+        self.reads, self.pending_reads, self.failed = 0, pending_reads, failed
+
+    def get_function_configuration(self, FunctionName: str) -> dict[str, Any]:  # noqa: N803
+        self.reads += 1
+        if self.failed:
+            return {"State": "Failed", "StateReason": "the ENI limit was reached"}
+        return {"State": "Active" if self.reads > self.pending_reads else "Pending", "LastUpdateStatus": "Successful"}
+
+    def get_event_source_mapping(self, UUID: str) -> dict[str, Any]:  # noqa: N803
+        return {"State": "Enabled" if self.reads > self.pending_reads else "Creating"}
+
+
+def _record() -> Any:
+    from harness.provisioning.deployer import StackRecord
+    from harness.provisioning.resources.base import ResourceState
+
+    record = StackRecord("hx-app-hx1", ACCOUNT, "eu-west-1")
+    for logical, type_name in (("Fn", "AWS::Lambda::Function"), ("FnQueueSource", "AWS::Lambda::EventSourceMapping")):
+        record.resources[logical] = ResourceState(logical, type_name, f"{logical}-id", f"{logical}-id", {}, {})
+    return record
+
+
+def test_readiness_waits_for_active_functions_and_enabled_mappings() -> None:
+    from harness.targets.aws.readiness import wait_ready
+
+    now = [0.0]
+    lam = _Lambda(pending_reads=3)
+    waited = wait_ready(lam, _record(), timeout=60, interval=2.0, clock=lambda: now[0],
+                        sleep=lambda s: now.__setitem__(0, now[0] + s))
+    assert waited == 6.0 and lam.reads == 4
+
+
+def test_readiness_names_what_is_not_ready_and_fails_fast_on_a_failed_function() -> None:
+    from harness.errors import WaitTimeoutError
+    from harness.targets.aws.readiness import wait_ready
+
+    now = [0.0]
+    tick = {"clock": lambda: now[0], "sleep": lambda s: now.__setitem__(0, now[0] + s)}
+    with pytest.raises(WaitTimeoutError, match="function Fn is Pending/Successful; event source mapping "
+                                                "FnQueueSource is Creating"):
+        wait_ready(_Lambda(pending_reads=1000), _record(), timeout=10, **tick)  # type: ignore[arg-type]
+    with pytest.raises(WaitTimeoutError, match="ENI limit"):
+        wait_ready(_Lambda(0, failed=True), _record(), timeout=600, **tick)  # type: ignore[arg-type]
+    assert now[0] <= 10  # the failed function did not wait out its 600 s
+
+
+def test_the_simulated_environment_points_the_aws_target_at_the_stand_in() -> None:
+    from harness.aws_cli import simulated_environment
+
+    env = simulated_environment(
+        {"AWS_ENDPOINT_URL": "http://127.0.0.1:1", "AWS_ENDPOINT_URL_S3": "x", "HARNESS_TARGET": "moto", "PATH": "/bin"},
+        {"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "HARNESS_ACCOUNT_ID": ACCOUNT, "AWS_ACCESS_KEY_ID": "k",
+         "AWS_SECRET_ACCESS_KEY": "s", "AWS_DEFAULT_REGION": "us-east-1"})
+    assert not any(k.startswith("AWS_ENDPOINT_URL") for k in env) and "HARNESS_TARGET" not in env
+    assert env["HARNESS_AWS_SIMULATE_ENDPOINT"] == "http://127.0.0.1:4566"
+    assert env["HARNESS_AWS_ALLOWED_ACCOUNTS"] == ACCOUNT and env["HARNESS_AWS_REGION"] == "us-east-1"
+    assert env["AWS_ACCESS_KEY_ID"] == "k" and env["PATH"] == "/bin"

@@ -30,6 +30,7 @@ from harness.provisioning.resources.base import ResourceState
 from harness.provisioning.template import Template, template_document
 from harness.targets.aws.config import AwsConfig
 from harness.targets.aws.preflight import lint_template, refuse_on
+from harness.targets.aws.readiness import wait_ready
 
 LOG = logging.getLogger(__name__)
 TEMPLATE_BODY_LIMIT = 51_200
@@ -121,6 +122,7 @@ class AwsStackDeployer:
             if finding.level != "refuse":
                 self.progress(f"{finding.level}: {finding.line()}")
         refuse_on(findings)
+        began = time.perf_counter()
         name = self.stack_name(stack_name)
         existing = self._describe(name)
         kind = "UPDATE" if existing is not None and existing["StackStatus"] != "REVIEW_IN_PROGRESS" else "CREATE"
@@ -143,7 +145,13 @@ class AwsStackDeployer:
                 if stack["StackStatus"] not in _DONE or stack["StackStatus"] == "DELETE_COMPLETE":
                     raise DeploymentFailedError(self._failure_message(name, stack, started),
                                                 StackRecord(name, self.scope.account_id, self.scope.region))
-        return self.record(name, template)
+        record = self.record(name, template)
+        record.seconds = time.perf_counter() - began
+        record.ready_s = round(wait_ready(self.scope.client("lambda"), record, timeout=600.0,
+                                          interval=self.config.poll_min_s, sleep=self._sleep), 3)
+        self.progress(f"stack {name} ready (functions active, event sources enabled) {record.ready_s:g} s "
+                      "after it completed")
+        return record
 
     def _template_argument(self, template: Template) -> dict[str, str]:
         body = json.dumps(template_document(template), separators=(",", ":"), default=str)
@@ -227,7 +235,7 @@ class AwsStackDeployer:
     def record(self, name: str, template: Template | None = None) -> StackRecord:
         """The stack as it is: resources (logical -> physical) and outputs."""
         stack = self._cfn.describe_stacks(StackName=name)["Stacks"][0]
-        record = StackRecord(name, self.scope.account_id, self.scope.region)
+        record = StackRecord(name, self.scope.account_id, self.scope.region, resolved=False)
         summaries = [s for page in self._cfn.get_paginator("list_stack_resources").paginate(StackName=name)
                      for s in page["StackResourceSummaries"]]
         physical = {s["LogicalResourceId"]: str(s.get("PhysicalResourceId", "")) for s in summaries}

@@ -78,9 +78,12 @@ class AwsTarget:
         self._environ = dict(environ)
         self.config = config or load_aws_config(aws_table(Path.cwd()), environ)
         self.region = self.config.region
+        # Local timeouts assume shortened visibility timeouts; here the template's own apply (30 s
+        # and three receives before a DLQ is minutes), so waits scale by `timeout_scale`.
+        self.capabilities = dataclasses.replace(AwsTarget.capabilities, timeout_scale=self.config.timeout_scale,
+                                                expectations_retry_s=30.0 if self.config.simulated else 120.0)
         if self.config.simulated:  # the stand-in (a local harness) serves no APIs and evaluates no alarms
-            self.capabilities = dataclasses.replace(AwsTarget.capabilities, serves_http_apis=False,
-                                                    evaluates_alarms=False)
+            self.capabilities = dataclasses.replace(self.capabilities, serves_http_apis=False, evaluates_alarms=False)
         self._session: boto3.session.Session | None = None
         self._account_id = ""
         self._owner = ""
@@ -192,9 +195,7 @@ class AwsTarget:
     def settle(self, scope: AccountScope, timeout: float) -> None:
         """Wait until the run's event sources are drained (see ``settle.settle_run``)."""
         quiet_s = 2.0 if self.config.simulated else 60.0  # AWS's queue counters lag up to a minute
-        # Local timeouts assume shortened visibility timeouts; here the template's own apply (30 s
-        # and three receives before a DLQ is minutes), so waits scale by `timeout_scale`.
-        settle_run(scope, timeout * self.config.timeout_scale + quiet_s, quiet_s=quiet_s)
+        settle_run(scope, timeout + quiet_s, quiet_s=quiet_s)
 
     def close_account(self, scope: AccountScope) -> None:
         """Tear the run down: every stack tagged with its run id, then check nothing tagged is left."""
