@@ -197,3 +197,35 @@ def stand_in_leftovers(environ: dict[str, str]) -> list[str]:
     left += [f"table {t}" for t in client("dynamodb").list_tables()["TableNames"]]
     left += [f"function {f['FunctionName']}" for f in client("lambda").list_functions()["Functions"]]
     return left
+
+
+@aws.command(name="print-policy")
+@click.option("--template", type=click.Path(path_type=Path, exists=True), default=None,
+              help="Derive from this template (default: the [tool.harness] app, synthesized).")
+@click.option("--scenarios", "scenario_dir", type=click.Path(path_type=Path), default=Path("scenarios"),
+              show_default=True, help="Add what these scenarios' steps call.")
+@click.option("--account", default=None, help="Account id in ARNs (default: the first allow-listed one).")
+def print_policy(template: Path | None, scenario_dir: Path, account: str | None) -> None:
+    """The IAM policy a CI role needs to run the app's tests and scenarios on AWS: CloudFormation's
+    permissions for each resource type of the template (from the types' registry schemas), the
+    harness's own calls (scoped to the prefix) and the steps' calls. Printed as JSON; notes on stderr."""
+    from harness.provisioning.template import load_template
+    from harness.scenarios import load_scenario, scenario_files
+    from harness.targets.aws.config import load_aws_config
+    from harness.targets.aws.policy import ci_policy
+    from harness.targets.aws.target import aws_table
+
+    try:
+        config = load_aws_config(aws_table(Path.cwd()), os.environ)
+        parsed = load_template(template) if template is not None else _app_template()
+        if parsed is None:
+            raise HarnessError("no template: pass --template or add [tool.harness] to pyproject.toml")
+        files = scenario_files((scenario_dir,)) if scenario_dir.exists() else []
+        kinds = {step.kind for f in files for step in load_scenario(f).steps}
+    except HarnessError as exc:
+        click.echo(error_line(exc), err=True)
+        sys.exit(2)
+    policy, notes = ci_policy(parsed, config, kinds, account=account or config.allowed_accounts[0])
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(json.dumps(policy, indent=1))

@@ -113,9 +113,25 @@ def source_hash(source: AppSource) -> str:
 
 
 def _cdk_synth(source: AppSource, cache_root: Path, environ: Mapping[str, str]) -> tuple[Path, bool]:
+    """One synth per app version: processes that need the same one (pytest-xdist workers, parallel
+    CLI runs) wait on a file lock for the first and then read its output from the cache."""
+    import fcntl
+
     target = cache_root / source_hash(source)
     if (target / "manifest.json").is_file():
         return target, True
+    cache_root.mkdir(parents=True, exist_ok=True)
+    with (cache_root / f"{target.name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if (target / "manifest.json").is_file():  # another process synthesized it meanwhile
+                return target, True
+            return _run_cdk_app(source, cache_root, target, environ), False
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _run_cdk_app(source: AppSource, cache_root: Path, target: Path, environ: Mapping[str, str]) -> Path:
     staging = cache_root / f".synth-{uuid.uuid4().hex}"
     staging.mkdir(parents=True)
     args = shlex.split(source.command)
@@ -131,7 +147,7 @@ def _cdk_synth(source: AppSource, cache_root: Path, environ: Mapping[str, str]) 
         tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
         raise ProvisioningError(f"CDK synth `{source.command}` in {source.path} failed (exit "
                                 f"{result.returncode}):\n{tail}")
-    return publish_staged(staging, target), False
+    return publish_staged(staging, target)
 
 
 def _only_stack(out_dir: Path) -> str:

@@ -183,13 +183,13 @@ class _Lambda:
     def __init__(self, pending_reads: int, failed: bool = False) -> None:
         self.reads, self.pending_reads, self.failed = 0, pending_reads, failed
 
-    def get_function_configuration(self, FunctionName: str) -> dict[str, Any]:  # noqa: N803
+    def get_function_configuration(self, FunctionName: str) -> dict[str, Any]:
         self.reads += 1
         if self.failed:
             return {"State": "Failed", "StateReason": "the ENI limit was reached"}
         return {"State": "Active" if self.reads > self.pending_reads else "Pending", "LastUpdateStatus": "Successful"}
 
-    def get_event_source_mapping(self, UUID: str) -> dict[str, Any]:  # noqa: N803
+    def get_event_source_mapping(self, UUID: str) -> dict[str, Any]:
         return {"State": "Enabled" if self.reads > self.pending_reads else "Creating"}
 
 
@@ -238,3 +238,16 @@ def test_the_simulated_environment_points_the_aws_target_at_the_stand_in() -> No
     assert env["HARNESS_AWS_SIMULATE_ENDPOINT"] == "http://127.0.0.1:4566"
     assert env["HARNESS_AWS_ALLOWED_ACCOUNTS"] == ACCOUNT and env["HARNESS_AWS_REGION"] == "us-east-1"
     assert env["AWS_ACCESS_KEY_ID"] == "k" and env["PATH"] == "/bin"
+
+
+def test_the_ci_policy_comes_from_the_resource_types_and_the_steps() -> None:
+    from harness.targets.aws.policy import ci_policy
+
+    template = Template({"Q": {"Type": "AWS::SQS::Queue"}, "C": {"Type": "AWS::Nope::Thing"}})
+    policy, notes = ci_policy(template, CONFIG, ["put_object", "expect_item"], account=ACCOUNT)
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    assert {"sqs:CreateQueue", "sqs:DeleteQueue"} <= set(statements["Deploy"]["Action"])
+    assert not [a for a in statements["Deploy"]["Action"] if a.startswith("s3:")]  # no bucket in the template
+    assert statements["ScenarioSteps"]["Action"] == ["dynamodb:GetItem", "s3:PutObject"]
+    assert statements["HarnessStacks"]["Resource"][0] == f"arn:aws:cloudformation:eu-west-1:{ACCOUNT}:stack/hx-*/*"
+    assert notes == ["AWS::Nope::Thing: no registry schema; add what its create/delete need by hand"]

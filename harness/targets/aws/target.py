@@ -81,7 +81,7 @@ class AwsTarget:
         # Local timeouts assume shortened visibility timeouts; here the template's own apply (30 s
         # and three receives before a DLQ is minutes), so waits scale by `timeout_scale`.
         self.capabilities = dataclasses.replace(AwsTarget.capabilities, timeout_scale=self.config.timeout_scale,
-                                                expectations_retry_s=30.0 if self.config.simulated else 120.0)
+                                                expectations_retry_s=90.0 if self.config.simulated else 120.0)
         if self.config.simulated:  # the stand-in (a local harness) serves no APIs and evaluates no alarms
             self.capabilities = dataclasses.replace(self.capabilities, serves_http_apis=False, evaluates_alarms=False)
         self._session: boto3.session.Session | None = None
