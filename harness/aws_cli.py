@@ -119,21 +119,26 @@ def _duration(text: str) -> timedelta:
 @click.option("--skip-unconfigured", is_flag=True, help="Exit 0 with the reason, without running COMMAND, when "
               "no AWS account is allow-listed (CI without an account).")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-@click.pass_context
-def exec_(ctx: click.Context, simulate: bool, skip_unconfigured: bool, command: tuple[str, ...]) -> None:
+def exec_(simulate: bool, skip_unconfigured: bool, command: tuple[str, ...]) -> None:
     """Run COMMAND (after --) against AWS: `harness aws exec --simulate -- harness run scenarios
     --target aws`. Exits with COMMAND's status, or 1 when the stand-in holds resources afterwards."""
     import subprocess
     import tempfile
 
     if simulate:
-        from harness.cli import down, up
+        from harness.background import start_background, stop_background
 
         with tempfile.TemporaryDirectory(prefix="harness-aws-sim-") as tmp:
             env_file = Path(tmp) / "stand-in.env"
-            ctx.invoke(up, target="moto", env_file=env_file, no_deploy=True, timeout=180.0)
             try:
-                environ = simulated_environment(os.environ, _read_env(env_file))
+                started = start_background("moto", env_file, deploy=False, timeout=180.0)
+            except HarnessError as exc:
+                click.echo(error_line(exc), err=True)
+                sys.exit(2)
+            click.echo(f"stand-in for AWS: {started.values['AWS_ENDPOINT_URL']}, account "
+                       f"{started.values['HARNESS_ACCOUNT_ID']} (log: {started.log_path})")
+            try:
+                environ = simulated_environment(os.environ, started.values)
                 status = subprocess.call(list(command), env=environ)
                 left = stand_in_leftovers(environ)
                 for line in left:
@@ -141,19 +146,13 @@ def exec_(ctx: click.Context, simulate: bool, skip_unconfigured: bool, command: 
                 if left and status == 0:
                     status = 1
             finally:
-                ctx.invoke(down, env_file=env_file, timeout=20.0)
+                stop_background(env_file, timeout=20.0)
         sys.exit(status)
     if skip_unconfigured and not _configured(os.environ):
         click.echo("SKIPPED aws: no AWS account is allow-listed (set allowed_accounts and region in "
                    "[tool.harness.aws] or HARNESS_AWS_ALLOWED_ACCOUNTS / HARNESS_AWS_REGION to run against AWS)")
         sys.exit(0)
     sys.exit(subprocess.call(list(command)))
-
-
-def _read_env(path: Path) -> dict[str, str]:
-    from harness.envfile import read_env_file
-
-    return read_env_file(path)
 
 
 def _configured(environ: Mapping[str, str]) -> bool:

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import click
 
-from harness.envfile import error_file_for, read_env_file
-from harness.errors import ConfigurationError, HarnessError, WaitTimeoutError
+from harness.errors import ConfigurationError, HarnessError
 from harness.targets.registry import available_targets
-from harness.waiting import wait_until
 
 DEFAULT_ENV_FILE = ".harness/env"
 
@@ -33,31 +28,18 @@ def main() -> None:
 @click.option("--timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for ready.")
 def up(target: str, env_file: Path, no_deploy: bool, timeout: float) -> None:
     """Start the target, Lambda runtime and event pollers in the background; write ENV_FILE."""
+    from harness.background import start_background
+
     if env_file.exists():
         raise click.UsageError(f"{env_file} exists: is the harness already up? Run "
                                f"`harness down --env-file {env_file}` first, or remove the file.")
-    state_dir = env_file.parent / "up"
-    log_path = state_dir / "logs" / "harness-up.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "harness.daemon", "--env-file", str(env_file), "--target", target,
-             "--state-dir", str(state_dir), *(["--no-deploy"] if no_deploy else [])],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    deadline = time.monotonic() + timeout  # a first deploy synthesizes the CDK app (~15 s)
-    while not env_file.exists():
-        if proc.poll() is not None:
-            error = error_file_for(env_file)
-            reason = error.read_text().strip() if error.is_file() else f"exited with status {proc.returncode}"
-            raise click.ClickException(f"harness up failed: {reason}\n(full log: {log_path})")
-        if time.monotonic() > deadline:
-            proc.terminate()
-            raise click.ClickException(f"the harness was not ready after {timeout:g} s; see {log_path}")
-        time.sleep(0.05)
-    values = read_env_file(env_file)
+    try:
+        started = start_background(target, env_file, deploy=not no_deploy, timeout=timeout)
+    except HarnessError as exc:
+        raise click.ClickException(str(exc)) from exc
+    values = started.values
     click.echo(f"harness up: {target} at {values.get('AWS_ENDPOINT_URL', 'AWS')}, account "
-               f"{values['HARNESS_ACCOUNT_ID']} (pid {proc.pid})")
+               f"{values['HARNESS_ACCOUNT_ID']} (pid {started.pid})")
     for name, value in values.items():
         if name.startswith("HARNESS_API_URL_"):
             click.echo(f"API {name.removeprefix('HARNESS_API_URL_')}: {value}")
@@ -71,22 +53,12 @@ def up(target: str, env_file: Path, no_deploy: bool, timeout: float) -> None:
 @click.option("--timeout", type=float, default=20.0, show_default=True)
 def down(env_file: Path, timeout: float) -> None:
     """Stop everything `harness up` started for ENV_FILE, and remove the file."""
+    from harness.background import stop_background
+
     try:
-        pid = int(read_env_file(env_file)["HARNESS_PID"])
-    except (HarnessError, KeyError, ValueError) as exc:
-        raise click.ClickException(f"{env_file} does not name a running harness: {exc}") from exc
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        env_file.unlink(missing_ok=True)
-        click.echo(f"harness down: process {pid} was not running; removed {env_file}")
-        return
-    try:
-        wait_until(lambda: not _alive(pid), timeout=timeout, interval=0.05, description=f"process {pid} to exit")
-    except WaitTimeoutError:
-        os.killpg(pid, signal.SIGKILL)
-    env_file.unlink(missing_ok=True)
-    click.echo(f"harness down: stopped process {pid}")
+        click.echo(f"harness down: {stop_background(env_file, timeout=timeout)}")
+    except HarnessError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command()
@@ -214,20 +186,6 @@ def _register_groups() -> None:
 
 
 _register_groups()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        waited, _ = os.waitpid(pid, os.WNOHANG)
-        if waited == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 if __name__ == "__main__":
