@@ -304,15 +304,25 @@ def expect_query(ctx: StepContext, args: Mapping[str, Any]) -> Any:
 
 
 def peek(sqs: Any, url: str) -> list[dict[str, Any]]:
-    """The queue's visible messages, received with visibility 0 so they stay where they are."""
+    """Every message of the queue, left where it was: each received and hidden until none is left
+    (a receive with visibility 0 returns the same first ten again and again), then made visible
+    again at once."""
     messages: dict[str, dict[str, Any]] = {}
-    for _ in range(20):
-        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
-                                                  AttributeNames=["All"]).get("Messages", [])
-        new = [m for m in batch if m["MessageId"] not in messages]
-        if not new:
-            break
-        messages.update({m["MessageId"]: m for m in new})
+    handles: list[str] = []
+    try:
+        for _ in range(1000):
+            batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30,
+                                        AttributeNames=["All"]).get("Messages", [])
+            if not batch:
+                break
+            for message in batch:
+                messages.setdefault(message["MessageId"], message)
+                handles.append(message["ReceiptHandle"])
+    finally:
+        for start in range(0, len(handles), 10):
+            sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+                {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
+                for i, h in enumerate(handles[start:start + 10])])
     return list(messages.values())
 
 
@@ -333,16 +343,31 @@ def expect_events(ctx: StepContext, args: Mapping[str, Any]) -> Any:
         raise HarnessError(f"no probe on bus {args['bus']}: the engine creates one for each bus an "
                            "expect_events step names")
     events = [_json_or_text(m["Body"]) for m in peek(ctx.client("sqs"), url)]
+    everything = events
+    seen = len(events)
     if args.get("detail_type"):
         events = [e for e in events if isinstance(e, dict) and e.get("detail-type") == args["detail_type"]]
     if "match" in args:
         events = [e for e in events if not differences(args["match"], e)]
     if "count" in args and len(events) != args["count"]:
-        raise ExpectationFailed(f"expected {args['count']} matching event(s) on {args['bus']}, got {len(events)}",
-                                expected=args.get("match"), actual=events)
+        raise ExpectationFailed(f"expected {args['count']} matching event(s) on {args['bus']}, got {len(events)}"
+                                + _probe_note(ctx, args["bus"], seen), expected=args.get("match"),
+                                actual=events or everything)
     if "count" not in args and not events:
-        raise ExpectationFailed(f"no matching event on {args['bus']}", expected=args.get("match"))
+        raise ExpectationFailed(f"no matching event on {args['bus']}" + _probe_note(ctx, args["bus"], seen),
+                                expected=args.get("match"), actual=everything)
     return {"events": events, "count": len(events)}
+
+
+def _probe_note(ctx: StepContext, bus: str, seen: int) -> str:
+    """Why an event expectation saw what it saw: how much reached the probe, which rules the bus has."""
+    if seen:
+        return f" ({seen} event(s) on the bus since the scenario started, none matching)"
+    try:
+        rules = [r["Name"] for r in ctx.client("events").list_rules(EventBusName=bus).get("Rules", [])]
+    except Exception as exc:  # the note must not hide the expectation's own failure
+        return f" (no event reached the bus's probe; listing its rules failed: {exc})"
+    return f" (no event reached the bus's probe since the scenario started; rules on the bus: {', '.join(rules)})"
 
 
 def expect_invocations(ctx: StepContext, args: Mapping[str, Any]) -> Any:

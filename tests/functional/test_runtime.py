@@ -133,7 +133,9 @@ def test_reserved_concurrency_throttles_the_second_concurrent_invoke(account: Cl
     results: list[Any] = []
 
     def slow() -> None:
-        results.append(account.invoke("single", {"sleep": 3}))
+        # long enough that on a loaded machine it still runs when the feed reports it (LocalStack's
+        # feed is read from its log, seconds behind under load)
+        results.append(account.invoke("single", {"sleep": 8}))
 
     thread = threading.Thread(target=slow)
     thread.start()

@@ -174,3 +174,16 @@ def test_maximum_concurrency_caps_parallel_batches(account: CloudAccount, deploy
     account.settle()
     assert peak == 2
     assert runtime.environments(f"arn:aws:lambda:{account.scope.region}:{account.account_id}:function:sleeper") == 2
+
+
+def test_a_scenario_peek_sees_every_message_and_leaves_them_in_the_queue(account: CloudAccount) -> None:
+    from harness.scenarios.steps import peek
+
+    sqs = account.client("sqs")
+    url = sqs.create_queue(QueueName="peeked")["QueueUrl"]
+    for start in range(0, 25, 10):
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": f"m{i}"}
+                                                      for i in range(start, min(start + 10, 25))])
+    assert sorted(m["Body"] for m in peek(sqs, url)) == sorted(f"m{i}" for i in range(25))
+    left = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+    assert left["ApproximateNumberOfMessages"] == "25"  # visible again, none consumed

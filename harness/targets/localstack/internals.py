@@ -106,6 +106,14 @@ def _cloudformation_describe() -> None:
     assert "template: dict[str, Any] | None" in entities, "Stack.template is no longer the parsed template"
 
 
+def _esm_create() -> None:
+    provider = _attr("localstack.services.lambda_.provider", "LambdaProvider")
+    assert list(inspect.signature(provider.create_event_source_mapping_v2).parameters) == ["self", "context", "request"]
+    validate = inspect.getsource(provider.validate_event_source_mapping)
+    assert "return fn_arn, function_name, state, function_version, function_role" in validate
+    assert "self.esm_workers = {}" in inspect.getsource(provider)
+
+
 def _fixes_registered() -> None:
     manager = _attr("localstack.runtime.hooks", "on_infra_start").manager
     assert manager.exists("harness_fidelity"), "the harness's fidelity fixes are not visible to plux"
@@ -128,6 +136,8 @@ CHECKS: dict[str, Check] = {
     "entry module localstack.runtime.main": _entry_module,
     "CloudformationProviderV2._describe_stack and Stack.template (patches.output_descriptions)":
         _cloudformation_describe,
+    "LambdaProvider.create_event_source_mapping_v2 and its validation (patches.atomic_event_source_mapping_create)":
+        _esm_create,
     "harness fidelity fixes seen by plux (localstack.hooks.on_infra_start)": _fixes_registered,
 }
 

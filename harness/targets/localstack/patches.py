@@ -41,8 +41,35 @@ def output_descriptions() -> None:
     CloudformationProviderV2._describe_stack = _describe_stack
 
 
+def atomic_event_source_mapping_create() -> None:
+    """A ``CreateEventSourceMapping`` that fails leaves no mapping behind, as on AWS.
+
+    LocalStack stores the mapping before it builds the mapping's poller; when building it raises
+    (a queue read under load, say) the client gets a 500 and retries, and the retry fails with
+    ``ResourceConflictException: An event source mapping ... already exists`` for a mapping nobody
+    created successfully.
+    """
+    from localstack.services.lambda_.provider import LambdaProvider
+
+    original = LambdaProvider.create_event_source_mapping_v2
+
+    def create(self: Any, context: Any, request: Any) -> Any:
+        *_, state, _version, _role = self.validate_event_source_mapping(context, request)
+        before = set(state.event_source_mappings)
+        try:
+            return original(self, context, request)
+        except Exception:
+            for uuid in set(state.event_source_mappings) - before:
+                state.event_source_mappings.pop(uuid, None)
+                self.esm_workers.pop(uuid, None)
+            raise
+
+    LambdaProvider.create_event_source_mapping_v2 = create
+
+
 FIXES: dict[str, Callable[[], None]] = {
     "DescribeStacks output descriptions": output_descriptions,
+    "CreateEventSourceMapping is atomic": atomic_event_source_mapping_create,
 }
 
 
