@@ -274,7 +274,10 @@ class ScenarioRunner:
             arn = str(mapping.get("EventSourceArn", ""))
             if not arn.startswith("arn:aws:sqs:"):
                 continue
-            url = sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"]
+            try:
+                url = sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"]
+            except sqs.exceptions.QueueDoesNotExist:
+                continue  # a mapping left reading a deleted queue: no message can be in it
             attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
                 "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "RedrivePolicy"])["Attributes"]
             left = int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])

@@ -279,13 +279,17 @@ class LocalStackTarget:
         running = self._feed.in_flight_for(scope.account_id) if self._feed is not None else 0
         if running:
             pending.append(f"{running} Lambda invocation(s) running")
-        mappings = lam.list_event_source_mappings().get("EventSourceMappings", [])
+        mappings = [m for page in lam.get_paginator("list_event_source_mappings").paginate()
+                    for m in page.get("EventSourceMappings", [])]
         for mapping in mappings:
             arn = str(mapping.get("EventSourceArn", ""))
             # A mapping still Creating will deliver what is queued: that is pending work too.
             if not arn.startswith("arn:aws:sqs:") or mapping.get("State") in ("Disabled", "Disabling", "Deleting"):
                 continue
-            url = sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1], QueueOwnerAWSAccountId=arn.split(":")[4])
+            try:
+                url = sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1], QueueOwnerAWSAccountId=arn.split(":")[4])
+            except sqs.exceptions.QueueDoesNotExist:
+                continue  # a mapping left reading a deleted queue (a rolled-back stack's): nothing to drain
             attrs = sqs.get_queue_attributes(
                 QueueUrl=url["QueueUrl"], AttributeNames=["ApproximateNumberOfMessages",
                                                           "ApproximateNumberOfMessagesNotVisible",
