@@ -239,9 +239,8 @@ def set_secret(ctx: StepContext, args: Mapping[str, Any]) -> Any:
 
 
 def settle(ctx: StepContext, args: Mapping[str, Any]) -> Any:
-    seconds, by_name = ctx.timeout(args, ctx.account.cloud.settings.settle_timeout_s)
-    scale = ctx.account.capabilities.timeout_scale
-    ctx.account.settle(timeout=seconds if by_name else seconds / scale, scale=not by_name)
+    seconds, _ = ctx.timeout(args, ctx.account.cloud.settings.settle_timeout_s)  # already scaled where due
+    ctx.account.settle(timeout=seconds, scale=False)
 
 
 def pause(ctx: StepContext, args: Mapping[str, Any]) -> Any:
