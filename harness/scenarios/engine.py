@@ -302,16 +302,14 @@ def _functions_run(account: Any, trace: list[dict[str, Any]], app: DeployedApp |
 
 def _recent_logs(account: Any, functions: list[str], per_function: int = 15) -> list[str]:
     """The last log lines of each of ``functions`` (for failure reports)."""
+    from harness.lambda_logs import read_log_events
+
     logs = account.client("logs")
     lines: list[str] = []
     for function in functions:
-        group = f"/aws/lambda/{function}"
         try:
-            streams = logs.describe_log_streams(logGroupName=group).get("logStreams", [])
-            events = [e for s in streams for e in logs.get_log_events(
-                logGroupName=group, logStreamName=s["logStreamName"])["events"]]
-        except Exception:  # a missing group is no reason to lose the report
+            events = read_log_events(logs, f"/aws/lambda/{function}")  # oldest first, every stream
+        except Exception:  # a failed read is no reason to lose the report
             continue
-        events.sort(key=lambda e: e["timestamp"])
         lines.extend(f"{function}: {e['message']}" for e in events[-per_function:])
     return lines

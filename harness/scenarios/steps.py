@@ -75,8 +75,8 @@ class StepContext:
     def record(self, kind: str, **data: Any) -> None:
         self.actions.append({"at": time.time(), "kind": kind, **data})
 
-    def timeout(self, args: Mapping[str, Any], default: float) -> tuple[float, bool]:
-        """A step's ``timeout`` on this target and whether it was given for the target by name.
+    def timeout(self, args: Mapping[str, Any], default: float) -> float:
+        """A step's ``timeout`` on this target, in seconds.
 
         ``timeout: 40`` (or none: ``default``) is scaled by the target's ``timeout_scale``;
         ``timeout: {aws: 180, default: 40}`` gives this target's own value, unscaled.
@@ -85,10 +85,17 @@ class StepContext:
         target = self.account.cloud.target.name
         if isinstance(value, Mapping):
             if target in value:
-                return float(value[target]), True
+                return float(value[target])
             value = value.get("default")
         seconds = float(value) if value is not None else default
-        return seconds * self.account.capabilities.timeout_scale, False
+        return seconds * self.account.capabilities.timeout_scale
+
+    def log_events(self, function_name: str) -> list[dict[str, Any]]:
+        """The function's CloudWatch Logs events since the scenario started."""
+        from harness.lambda_logs import read_log_events
+
+        return read_log_events(self.client("logs"), f"/aws/lambda/{function_name}",
+                               since_ms=int(self.started_at * 1000))
 
 
 def _queue_url(ctx: StepContext, queue: str) -> str:
@@ -239,7 +246,7 @@ def set_secret(ctx: StepContext, args: Mapping[str, Any]) -> Any:
 
 
 def settle(ctx: StepContext, args: Mapping[str, Any]) -> Any:
-    seconds, _ = ctx.timeout(args, ctx.account.cloud.settings.settle_timeout_s)  # already scaled where due
+    seconds = ctx.timeout(args, ctx.account.cloud.settings.settle_timeout_s)  # already scaled where due
     ctx.account.settle(timeout=seconds, scale=False)
 
 
@@ -251,7 +258,7 @@ def pause(ctx: StepContext, args: Mapping[str, Any]) -> Any:
 
 def wait_until_step(ctx: StepContext, args: Mapping[str, Any]) -> Any:
     (kind, inner), = args["expect"].items()
-    return eventually(ctx, ctx.runners[kind], inner, timeout=ctx.timeout(args, 30)[0], description=kind)
+    return eventually(ctx, ctx.runners[kind], inner, timeout=ctx.timeout(args, 30), description=kind)
 
 
 def eventually(ctx: StepContext, runner: Callable[[StepContext, Mapping[str, Any]], Any], args: Mapping[str, Any],
@@ -393,10 +400,9 @@ def expect_invocations(ctx: StepContext, args: Mapping[str, Any]) -> Any:
 def _invocations(ctx: StepContext, name: str) -> list[dict[str, Any]]:
     if ctx.account.capabilities.reports_invocations:
         return [i for i in ctx.actions if i["kind"] == "invocation" and i["function"] == name]
-    from harness.lambda_logs import invocations_from_log_events, read_log_events
+    from harness.lambda_logs import invocations_from_log_events
 
-    events = read_log_events(ctx.client("logs"), f"/aws/lambda/{name}", since_ms=int(ctx.started_at * 1000))
-    return invocations_from_log_events(events)
+    return invocations_from_log_events(ctx.log_events(name))
 
 
 def _until_logs_hold(ctx: StepContext, args: Mapping[str, Any], check: Callable[[], dict[str, Any]]) -> Any:
@@ -404,19 +410,16 @@ def _until_logs_hold(ctx: StepContext, args: Mapping[str, Any], check: Callable[
     (they arrive seconds late on AWS), retried until it passes or the step's timeout (60 s) passes."""
     if ctx.account.capabilities.reports_invocations and "timeout" not in args:
         return check()
-    return eventually(ctx, lambda _ctx, _args: check(), args, timeout=ctx.timeout(args, 60)[0],
+    return eventually(ctx, lambda _ctx, _args: check(), args, timeout=ctx.timeout(args, 60),
                       description="log expectation", interval=1.0)
 
 
 def expect_logs(ctx: StepContext, args: Mapping[str, Any]) -> Any:
     """Lines of the function's log group since the scenario started (every stream, paged to the end)."""
-    from harness.lambda_logs import read_log_events
-
     name = ctx.physical(args["function"], "AWS::Lambda::Function")
 
     def check() -> dict[str, Any]:
-        events = read_log_events(ctx.client("logs"), f"/aws/lambda/{name}", since_ms=int(ctx.started_at * 1000))
-        lines = [line for e in events for line in str(e["message"]).splitlines()]
+        lines = [line for e in ctx.log_events(name) for line in str(e["message"]).splitlines()]
         found = [line for line in lines if (not args.get("contains") or args["contains"] in line)
                  and (not args.get("correlation_id") or _correlation(line) == args["correlation_id"])]
         if len(found) < int(args.get("min", 1)):
@@ -443,7 +446,7 @@ def expect_alarm(ctx: StepContext, args: Mapping[str, Any]) -> Any:
         alarms = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
         return str(alarms[0]["StateValue"]) if alarms else None
 
-    timeout = ctx.timeout(args, 0)[0] if evaluated_here else ctx.timeout(args, 600)[0]
+    timeout = ctx.timeout(args, 0 if evaluated_here else 600)
     try:
         current = wait_until(state, lambda value: value == args["state"], timeout=timeout, interval=1.0,
                              description=f"alarm {name} to be {args['state']}")

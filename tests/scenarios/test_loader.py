@@ -99,13 +99,13 @@ def _context(target: str, scale: float) -> Any:
 
 
 @pytest.mark.parametrize(("target", "args", "expected"), [
-    ("moto", {}, (30.0, False)),
-    ("moto", {"timeout": 40}, (40.0, False)),
-    ("aws", {"timeout": 40}, (400.0, False)),                       # scaled by the target
-    ("aws", {"timeout": {"aws": 180, "default": 40}}, (180.0, True)),  # named: as given
-    ("aws", {"timeout": {"localstack": 90}}, (300.0, False)),       # not named: the default, scaled
-    ("localstack", {"timeout": {"localstack": 90, "default": 5}}, (90.0, True)),
+    ("moto", {}, 30.0),
+    ("moto", {"timeout": 40}, 40.0),
+    ("aws", {"timeout": 40}, 400.0),                       # scaled by the target
+    ("aws", {"timeout": {"aws": 180, "default": 40}}, 180.0),  # named: as given
+    ("aws", {"timeout": {"localstack": 90}}, 300.0),       # not named: the default, scaled
+    ("localstack", {"timeout": {"localstack": 90, "default": 5}}, 90.0),
 ])
 def test_a_step_timeout_is_per_target_and_scaled_unless_named(target: str, args: dict[str, Any],
-                                                              expected: tuple[float, bool]) -> None:
+                                                              expected: float) -> None:
     assert _context(target, 10.0 if target == "aws" else 1.0).timeout(args, 30) == expected
