@@ -84,8 +84,10 @@ def validate(paths: tuple[Path, ...]) -> None:
 @click.option("-k", "keyword", default=None, help="Only scenarios whose name or file contains this.")
 @click.option("--tag", "tags", multiple=True, help="Only scenarios with this tag (repeatable).")
 @click.option("-n", "workers", type=int, default=2, show_default=True, help="Scenarios run in parallel.")
+@click.option("--keep", is_flag=True, default=None,
+              help="Keep the stack the scenarios share after the run and reuse a kept one (aws).")
 def run(paths: tuple[Path, ...], target: str, report_dir: Path | None, keyword: str | None,
-        tags: tuple[str, ...], workers: int) -> None:
+        tags: tuple[str, ...], workers: int, keep: bool | None) -> None:
     """Run scenario files; exit 0 when all pass, 1 when any fails, 2 on a usage or file error."""
     from rich.console import Console
     from rich.progress import Progress
@@ -106,7 +108,7 @@ def run(paths: tuple[Path, ...], target: str, report_dir: Path | None, keyword: 
     if not chosen:
         console.print("no scenario selected")
         sys.exit(2)
-    settings = HarnessSettings.resolve(explicit={"target": target}, environ=os.environ,
+    settings = HarnessSettings.resolve(explicit={"target": target, "keep": keep}, environ=os.environ,
                                        ini=project_settings(Path.cwd()))
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"{len(chosen)} scenario(s) on {target}", total=len(chosen))

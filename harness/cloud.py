@@ -161,15 +161,16 @@ class LocalCloud:
                 self._scopes[account_id] = scope
             return scope
 
-    def open_account(self, account_id: str | None = None) -> CloudAccount:
-        """A fresh isolated account (or the named one), with its event sources served.
+    def open_account(self, account_id: str | None = None, *, keep: bool = False) -> CloudAccount:
+        """A fresh isolated account (or the named one), with its event sources served; ``keep``:
+        one that outlives the run, reused by the next that keeps (see ``Target.open_account``).
 
         Raises:
             HarnessError: the cloud is not started.
         """
         if not self._started:
             raise HarnessError("LocalCloud.start() must be called before open_account()")
-        scope = self.target.open_account(account_id)
+        scope = self.target.open_account(account_id, keep=keep)
         with self._lock:
             self._scopes[scope.account_id] = scope
         wiring = None

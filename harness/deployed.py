@@ -93,8 +93,8 @@ class DeployedApp:
             raise HarnessError(f"stack {self.stack_name}: user pool {chosen[0].logical_id} has no "
                                "AWS::Cognito::UserPoolClient; add one with ALLOW_ADMIN_USER_PASSWORD_AUTH")
         found = chosen[0]
-        if found.pool_id not in self._users:  # one per pool: it remembers the users it created
-            self._users[found.pool_id] = CognitoUsers(self.account, found.pool_id, found.client_ids[0])
+        if found.pool_id not in self._users:  # one per pool (scenarios sharing the app race here)
+            self._users.setdefault(found.pool_id, CognitoUsers(self.account, found.pool_id, found.client_ids[0]))
         return self._users[found.pool_id]
 
     def environment(self) -> dict[str, str]:

@@ -29,8 +29,11 @@ class CognitoUsers:
             if username in self._passwords:
                 return self._passwords[username]
             password = f"Hx-{secrets.token_urlsafe(12)}9a!"
-            self._idp.admin_create_user(UserPoolId=self.user_pool_id, Username=username, MessageAction="SUPPRESS",
-                                        TemporaryPassword=password)
+            try:
+                self._idp.admin_create_user(UserPoolId=self.user_pool_id, Username=username,
+                                            MessageAction="SUPPRESS", TemporaryPassword=password)
+            except self._idp.exceptions.UsernameExistsException:
+                pass  # made by an earlier run on a kept stack, or another worker: a new password is set below
             self._idp.admin_set_user_password(UserPoolId=self.user_pool_id, Username=username,
                                               Password=password, Permanent=True)
             for group in groups:

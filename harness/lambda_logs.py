@@ -44,7 +44,8 @@ def invocations_from_log_events(events: Iterable[Mapping[str, Any]]) -> list[dic
     """One entry per invocation that wrote its REPORT line, in order (pure).
 
     Lines between an invocation's START and REPORT in the same stream are its own (an execution
-    environment runs one invocation at a time), so an error line there marks it failed.
+    environment runs one invocation at a time): an error line there marks it failed, and every one
+    of them is kept in ``lines`` (START and REPORT included).
     """
     open_by_stream: dict[str, dict[str, Any]] = {}
     done: list[dict[str, Any]] = []
@@ -53,10 +54,12 @@ def invocations_from_log_events(events: Iterable[Mapping[str, Any]]) -> list[dic
         for line in str(event.get("message", "")).splitlines() or [""]:
             if start := _START.match(line):
                 open_by_stream[stream] = {"request_id": start["id"], "at": event.get("timestamp", 0) / 1000,
-                                          "stream": stream, "error": None}
+                                          "stream": stream, "error": None, "lines": [line]}
             elif report := _REPORT.match(line):
                 current = open_by_stream.pop(stream, None) or {"request_id": report["id"], "stream": stream,
-                                                                "at": event.get("timestamp", 0) / 1000, "error": None}
+                                                                "at": event.get("timestamp", 0) / 1000, "error": None,
+                                                                "lines": []}
+                current["lines"].append(line)
                 fields = {m["name"]: m["value"].strip() for m in _FIELD.finditer(line)}
                 current["duration_ms"] = float(fields.get("Duration", 0) or 0)
                 current["init_ms"] = float(fields["Init Duration"]) if "Init Duration" in fields else None
@@ -64,9 +67,17 @@ def invocations_from_log_events(events: Iterable[Mapping[str, Any]]) -> list[dic
                 if fields.get("Status") in ("error", "timeout"):
                     current["error"] = current["error"] or fields.get("Error Type") or f"Sandbox.{fields['Status']}"
                 done.append(current)
-            elif stream in open_by_stream and open_by_stream[stream]["error"] is None:
-                open_by_stream[stream]["error"] = _error_type(line)
+            elif stream in open_by_stream:
+                current = open_by_stream[stream]
+                current["lines"].append(line)
+                if current["error"] is None:
+                    current["error"] = _error_type(line)
     return done
+
+
+def mentioning(invocations: Iterable[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """The invocations one of whose lines contains ``text`` (a run id in a key, a correlation id) (pure)."""
+    return [i for i in invocations if any(text in line for line in i.get("lines", ()))]
 
 
 def _error_type(line: str) -> str | None:

@@ -28,6 +28,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="target to run against: moto (default), localstack, aws")
     group.addoption("--harness-isolation", default=None,
                     help="one fresh account per: session, worker (xdist) or test")
+    group.addoption("--harness-keep", action="store_true", default=None,
+                    help="keep the session's stack after the run and reuse a kept one (aws)")
     parser.addini("harness_target", "default target", default="")
     parser.addini("harness_isolation", "default isolation", default="")
     parser.addini("harness_scenarios", "folders whose *.yaml files are collected as scenarios",
@@ -56,6 +58,7 @@ def _settings(config: pytest.Config) -> HarnessSettings:
         explicit={
             "target": config.getoption("--harness-target"),
             "isolation": config.getoption("--harness-isolation"),
+            "keep": config.getoption("--harness-keep"),
             "state_dir": state_dir,
             "cache_dir": os.path.join(str(config.rootpath), ".harness", "cache"),
         },
@@ -89,7 +92,23 @@ def _shared_cloud(config: pytest.Config) -> LocalCloud:
     return config.stash[_CLOUD]
 
 
+_RUNNER = pytest.StashKey[Any]()
+
+
+def _shared_runner(config: pytest.Config) -> Any:
+    """One scenario runner per process: scenario items share its stack where isolation costs one (aws)."""
+    from harness.scenarios.engine import ScenarioRunner
+
+    if _RUNNER not in config.stash:
+        config.stash[_RUNNER] = ScenarioRunner(_shared_cloud(config), _settings(config), load_app_source(config.rootpath))
+    return config.stash[_RUNNER]
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    runner = session.config.stash.get(_RUNNER, None)
+    if runner is not None:
+        del session.config.stash[_RUNNER]
+        runner.close()
     cloud = session.config.stash.get(_CLOUD, None)
     if cloud is not None:
         cloud.stop()
@@ -103,8 +122,9 @@ def harness_cloud(pytestconfig: pytest.Config) -> LocalCloud:
 
 
 @pytest.fixture(scope="session")
-def _harness_session_account(harness_cloud: LocalCloud) -> Iterator[CloudAccount]:
-    account = harness_cloud.open_account()
+def _harness_session_account(harness_cloud: LocalCloud, harness_settings: HarnessSettings,
+                             ) -> Iterator[CloudAccount]:
+    account = harness_cloud.open_account(keep=harness_settings.keep)
     yield account
     account.close()
 
@@ -134,7 +154,8 @@ def harness_app(
         pytest.skip("no [tool.harness] app in pyproject.toml to deploy")
     app = deploy_app(_harness_session_account, source, cache_dir=harness_settings.cache_dir)
     yield app
-    app.destroy()
+    if not harness_settings.keep:
+        app.destroy()
 
 
 @pytest.fixture(scope="session")
@@ -176,15 +197,10 @@ class ScenarioItem(pytest.Item):
     scenario: Any
 
     def runtest(self) -> None:
-        from harness.scenarios.engine import ScenarioRunner
-
-        config = self.config
-        settings = _settings(config)
-        reason = self.scenario.skip_reason(settings.target)
+        reason = self.scenario.skip_reason(_settings(self.config).target)
         if reason:
             pytest.skip(reason)
-        runner = ScenarioRunner(_shared_cloud(config), settings, load_app_source(config.rootpath))
-        result = runner.run(self.scenario)
+        result = _shared_runner(self.config).run(self.scenario)
         self.user_properties.append(("duration_s", round(result.duration_s, 3)))
         if result.status == "failed":
             raise ScenarioFailed(result)
@@ -222,7 +238,8 @@ class ScenarioFailed(Exception):
 
 
 @pytest.fixture
-def scenario_runner(harness_cloud: LocalCloud, harness_settings: HarnessSettings, pytestconfig: pytest.Config) -> Any:
+def scenario_runner(harness_cloud: LocalCloud, harness_settings: HarnessSettings, pytestconfig: pytest.Config,
+                    ) -> Iterator[Callable[[Any], Any]]:
     """Run a Scenario (or a path to one) against the session's target: ``scenario_runner(path)``."""
     from harness.scenarios import load_scenario
     from harness.scenarios.engine import ScenarioRunner
@@ -232,7 +249,8 @@ def scenario_runner(harness_cloud: LocalCloud, harness_settings: HarnessSettings
     def run(scenario: Any) -> Any:
         return runner.run(load_scenario(Path(scenario)) if isinstance(scenario, (str, Path)) else scenario)
 
-    return run
+    yield run
+    runner.close()
 
 
 @pytest.fixture(scope="session")

@@ -42,6 +42,9 @@ class HarnessSettings:
     settle_timeout_s: float = 30.0
     # LocalStack target: "auto" runs the image where a Docker engine answers, else host mode.
     localstack_mode: str = "auto"
+    # Keep the stack the scenarios (or a pytest session) shared after the run, and reuse a kept one:
+    # updated in place instead of created (aws; it still expires after ttl_hours).
+    keep: bool = False
     # The target was named by an option (--target, --harness-target), not inherited from HARNESS_TARGET:
     # the AWS target runs only when chosen so. Set by ``resolve``, never read from the environment.
     target_explicit: bool = False

@@ -47,11 +47,12 @@ class StackRecord:
     resolved: bool = True
     # where the target takes time after the deploy before traffic flows (AWS): seconds waited for it
     ready_s: float | None = None
+    canary: dict[str, Any] | None = None  # the entry points checked once ready (AWS), see targets.aws.readiness
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "account_id": self.account_id, "region": self.region,
                 "order": self.order, "outputs": self.outputs, "exports": self.exports, "stack_id": self.stack_id,
-                "resolved": self.resolved, "ready_s": self.ready_s,
+                "resolved": self.resolved, "ready_s": self.ready_s, "canary": self.canary,
                 "resources": {k: v.to_json() for k, v in self.resources.items()}}
 
     @classmethod
@@ -59,7 +60,8 @@ class StackRecord:
         return cls(data["name"], data["account_id"], data["region"],
                    {k: ResourceState.from_json(v) for k, v in data["resources"].items()},
                    list(data["order"]), dict(data["outputs"]), dict(data.get("exports") or {}),
-                   stack_id=data.get("stack_id"), resolved=bool(data.get("resolved", True)), ready_s=data.get("ready_s"))
+                   stack_id=data.get("stack_id"), resolved=bool(data.get("resolved", True)), ready_s=data.get("ready_s"),
+                   canary=data.get("canary"))
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,13 @@
 After the steps the engine settles and checks conservation: every message that entered a queue
 served by an event source mapping ended processed (deleted after a successful delivery, or
 filtered out) or rests in that queue's DLQ. Anything else fails the scenario as lost.
+
+Where isolation costs a stack (the aws target), scenarios share one stack per runner, deployed
+by the first that needs it and deleted by ``close()`` (kept, and reused by the next run, with the
+``keep`` setting); each isolates by its run id (queue,
+invocation and log expectations count what mentions it). A scenario that declares
+``exclusive: true`` (it asserts state others change: a whole listing, an alarm, shared config)
+gets a stack of its own. Elsewhere every scenario has an account of its own.
 """
 
 from __future__ import annotations
@@ -78,6 +85,40 @@ class ScenarioRunner:
         self.source = source
         self._lock = threading.Lock()
         self.cancelled = threading.Event()  # set on Ctrl-C / SIGTERM: running scenarios stop and tear down
+        self._shared_lock = threading.Lock()
+        self._shared: tuple[Any, DeployedApp] | None = None  # the account and app scenarios share
+        self._shared_error: str | None = None
+
+    def shares_stack(self, scenario: Scenario) -> bool:
+        """Whether ``scenario`` runs on the runner's shared stack (see the module's doc)."""
+        return (self.cloud.target.capabilities.isolation_unit == "stack" and not scenario.exclusive
+                and self.source is not None)
+
+    def _shared_app(self) -> tuple[Any, DeployedApp, bool]:
+        """The shared account and app, deployed by the first caller (the others wait for it);
+        the flag says whether this call deployed it."""
+        with self._shared_lock:
+            if self._shared_error is not None:
+                raise HarnessError(f"the stack the scenarios share failed to deploy: {self._shared_error}")
+            if self._shared is not None:
+                return (*self._shared, False)
+            account = self.cloud.open_account(keep=self.settings.keep)
+            try:
+                assert self.source is not None
+                app = deploy_app(account, self.source, cache_dir=self.settings.cache_dir)
+            except BaseException as exc:
+                self._shared_error = str(exc) or type(exc).__name__
+                account.close()
+                raise
+            self._shared = (account, app)
+            return account, app, True
+
+    def close(self) -> None:
+        """Delete the stack the scenarios shared (nothing to do when none did)."""
+        with self._shared_lock:
+            shared, self._shared = self._shared, None
+        if shared is not None:
+            shared[0].close()
 
     def cancel(self) -> None:
         """Stop running scenarios at their next step (a pause ends at once); each tears its account down."""
@@ -89,11 +130,20 @@ class ScenarioRunner:
         if reason:
             return ScenarioResult(scenario.name, scenario.file, "skipped", reason, started, tags=scenario.tags)
         result = ScenarioResult(scenario.name, scenario.file, "passed", "", started, tags=scenario.tags)
-        account = self.cloud.open_account()
+        shared = self.shares_stack(scenario)
+        account: Any = None if shared else self.cloud.open_account()
+        app: DeployedApp | None = None
         listener = None
         ctx: StepContext | None = None
+        cleanups: list[Any] = []
         try:
-            ctx, variables = self._prepare(account, scenario, result)
+            if shared:
+                account, app, deployed = self._shared_app()
+                result.deploy = {**_deploy_info(app), "shared": True, "deployed_by_this_scenario": deployed,
+                                 "kept": self.settings.keep}
+            else:
+                app = self._deploy(account, result)
+            ctx, variables = self._prepare(account, app, scenario, result.trace, cleanups, shared=shared)
             listener = self._listen(account.account_id, ctx)
             for step in scenario.steps:
                 if self.cancelled.is_set():
@@ -102,27 +152,40 @@ class ScenarioRunner:
                 if not self._run_step(step, ctx, variables, result):
                     break
             if result.status == "passed":
-                self._conserve(account, result, ctx.app)
+                self._conserve(account, result, ctx.app, isolate_by=ctx.isolate_by)
         except HarnessError as exc:
             result.status, result.reason = "failed", f"setup failed: {exc}"
         finally:
             if listener is not None and self.cloud.target.invocations is not None:
                 self.cloud.target.invocations.listeners.remove(listener)
-            result.journal = [{"kind": e.kind, "at": e.at, **e.data}
-                              for e in self.cloud.journal.entries(account_id=account.account_id)]
+            if account is not None:
+                result.journal = [{"kind": e.kind, "at": e.at, **e.data}
+                                  for e in self.cloud.journal.entries(account_id=account.account_id)
+                                  if e.at >= started]
             if result.status == "failed" and ctx is not None:
-                result.logs = _recent_logs(account, _functions_run(account, result.trace, ctx.app))
+                result.logs = _recent_logs(account, _functions_run(account, result.trace, ctx.app),
+                                           since=started if shared else None)
+            for cleanup in reversed(cleanups):
+                try:
+                    cleanup()
+                except Exception as exc:  # keep cleaning up; the verdict stands
+                    result.trace.append({"kind": "cleanup_failed", "at": time.time(), "error": str(exc)})
             result.duration_s = time.time() - started
-            account.close()
+            if account is not None and not shared:
+                account.close()
         return result
 
-    def _prepare(self, account: Any, scenario: Scenario, result: ScenarioResult) -> tuple[StepContext, dict[str, Any]]:
-        """Deploy the app into the account, serve its APIs, and build the step context."""
-        app = None
-        if self.source is not None:
-            app = deploy_app(account, self.source, cache_dir=self.settings.cache_dir)
-            result.deploy = {"stack": app.record.name, "seconds": round(app.record.seconds, 3),
-                             "ready_s": app.record.ready_s}
+    def _deploy(self, account: Any, result: ScenarioResult) -> DeployedApp | None:
+        """Deploy the app into the scenario's own account and serve its APIs."""
+        if self.source is None:
+            return None
+        app = deploy_app(account, self.source, cache_dir=self.settings.cache_dir)
+        result.deploy = _deploy_info(app)
+        return app
+
+    def _prepare(self, account: Any, app: DeployedApp | None, scenario: Scenario, trace: list[dict[str, Any]],
+                 cleanups: list[Any], *, shared: bool) -> tuple[StepContext, dict[str, Any]]:
+        """The scenario's variables and step context, and a probe on each bus it expects events on."""
         outputs = app.outputs if app is not None else {}
         run_id = uuid.uuid4().hex[:12]
         now = datetime.now(UTC)
@@ -134,18 +197,18 @@ class ScenarioRunner:
             "tomorrow": (now + timedelta(days=1)).date().isoformat(),
         }
         variables.update(interpolate(dict(scenario.variables), variables))
-        ctx = StepContext(account, app, Path(scenario.file).parent, actions=result.trace, runners=RUNNERS,
-                          cancelled=self.cancelled)
+        ctx = StepContext(account, app, Path(scenario.file).parent, actions=trace, runners=RUNNERS,
+                          cancelled=self.cancelled, isolate_by=run_id if shared else None)
         for bus in {interpolate(s.args["bus"], variables) for s in scenario.steps if s.kind == "expect_events"}:
-            ctx.probes[bus] = self._probe(account, bus)
+            ctx.probes[bus] = self._probe(account, bus, run_id, cleanups)
         return ctx, variables
 
-    def _probe(self, account: Any, bus: str) -> str:
-        """A queue and a rule that copies every event of ``bus`` into it; removed when the account
-        closes (where runs share an account, named and tagged with the run, so a sweep finds them)."""
+    def _probe(self, account: Any, bus: str, scenario_run: str, cleanups: list[Any]) -> str:
+        """A queue and a rule that copy every event of ``bus`` into it, removed when the scenario
+        ends (where runs share an account, named and tagged with the run, so a sweep finds them)."""
         sqs, events = account.client("sqs"), account.client("events")
         run = account.scope.namespace
-        name = f"harness-probe-{run + '-' if run else ''}{zlib.crc32(bus.encode()) % 10**8}"
+        name = f"harness-probe-{run + '-' if run else ''}{scenario_run[:8]}-{zlib.crc32(bus.encode()) % 10**8}"
         tags = {"harness:run-id": run} if run else {}
         url = sqs.create_queue(QueueName=name, **({"tags": tags} if tags else {}))["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -164,7 +227,7 @@ class ScenarioRunner:
             events.delete_rule(Name=name, EventBusName=bus)
             sqs.delete_queue(QueueUrl=url)
 
-        account.on_close(remove)
+        cleanups.append(remove)
         return str(url)
 
     def _listen(self, account_id: str, ctx: StepContext) -> Any:
@@ -215,7 +278,8 @@ class ScenarioRunner:
             return False
         return True
 
-    def _conserve(self, account: Any, result: ScenarioResult, app: DeployedApp | None = None) -> None:
+    def _conserve(self, account: Any, result: ScenarioResult, app: DeployedApp | None = None, *,
+                  isolate_by: str | None = None) -> None:
         try:
             account.settle()
         except HarnessError as exc:
@@ -223,7 +287,7 @@ class ScenarioRunner:
             return
         sqs = account.client("sqs")
         if account.wiring is None:
-            self._conserve_by_queues(account, result, app)
+            self._conserve_by_queues(account, result, app, isolate_by)
             return
         entered = processed = dead = 0
         lost: list[str] = []
@@ -254,11 +318,13 @@ class ScenarioRunner:
             result.status, result.reason = "failed", f"{len(lost)} message(s) lost: {', '.join(lost[:5])}"
 
 
-    def _conserve_by_queues(self, account: Any, result: ScenarioResult, app: DeployedApp | None) -> None:
+    def _conserve_by_queues(self, account: Any, result: ScenarioResult, app: DeployedApp | None,
+                            isolate_by: str | None = None) -> None:
         """Targets that deliver events themselves (LocalStack, AWS) keep no journal of batches: the
         proof is that every queue an event source mapping reads is empty once settled, so each
         message that entered it was deleted after processing or moved to its DLQ. Where runs share
-        an account (isolation by stack) only the mappings of this run's stack count."""
+        an account (isolation by stack) only the mappings of this run's stack count, and where
+        scenarios share the stack only dead letters mentioning ``isolate_by`` are this one's."""
         sqs = account.client("sqs")
         lam = account.client("lambda")
         dead = 0
@@ -285,7 +351,8 @@ class ScenarioRunner:
                 lost.append(f"{arn.rsplit(':', 1)[-1]}: {left} message(s) never processed nor dead-lettered")
             if attrs.get("RedrivePolicy"):
                 dlq = json.loads(attrs["RedrivePolicy"])["deadLetterTargetArn"].rsplit(":", 1)[-1]
-                dead += len(peek(sqs, sqs.get_queue_url(QueueName=dlq)["QueueUrl"]))
+                dead += sum(1 for m in peek(sqs, sqs.get_queue_url(QueueName=dlq)["QueueUrl"])
+                            if isolate_by is None or isolate_by in m["Body"])
         result.conservation = {"method": "source queues drained", "entered": None, "processed": None,
                                "dead_lettered": dead, "lost": lost}
         if lost:
@@ -300,15 +367,21 @@ def _functions_run(account: Any, trace: list[dict[str, Any]], app: DeployedApp |
     return sorted(names)
 
 
-def _recent_logs(account: Any, functions: list[str], per_function: int = 15) -> list[str]:
-    """The last log lines of each of ``functions`` (for failure reports)."""
+def _deploy_info(app: DeployedApp) -> dict[str, Any]:
+    return {"stack": app.record.name, "seconds": round(app.record.seconds, 3), "ready_s": app.record.ready_s,
+            **({"canary": app.record.canary} if app.record.canary is not None else {})}
+
+
+def _recent_logs(account: Any, functions: list[str], per_function: int = 15, since: float | None = None) -> list[str]:
+    """The last log lines of each of ``functions`` (from ``since`` on, where given), for failure reports."""
     from harness.lambda_logs import read_log_events
 
     logs = account.client("logs")
     lines: list[str] = []
+    since_ms = int(since * 1000) if since is not None else None
     for function in functions:
         try:
-            events = read_log_events(logs, f"/aws/lambda/{function}")  # oldest first, every stream
+            events = read_log_events(logs, f"/aws/lambda/{function}", since_ms=since_ms)  # oldest first
         except Exception:  # a failed read is no reason to lose the report
             continue
         lines.extend(f"{function}: {e['message']}" for e in events[-per_function:])

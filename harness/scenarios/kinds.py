@@ -54,7 +54,7 @@ KINDS: dict[str, StepKind] = {kind.name: kind for kind in (
              "PUT a body to a URL (a pre-signed upload URL from the API)"),
     StepKind("send_message", steps.send_message, ("queue", "body"), {"queue": STRING, "body": ANY, "attributes": OBJECT,
                                          "group_id": STRING, "dedup_id": STRING},
-             "send an SQS message (JSON bodies are encoded)"),
+             "send an SQS message to a queue (URL, ARN, name or logical id; JSON bodies are encoded)"),
     StepKind("put_events", steps.put_events, ("source", "detail_type", "detail"), {"bus": STRING, "source": STRING,
                                                          "detail_type": STRING, "detail": ANY},
              "put an EventBridge event"),
@@ -87,7 +87,8 @@ KINDS: dict[str, StepKind] = {kind.name: kind for kind in (
                                               "count": {"type": "integer"}, "match": ANY, "capture": CAPTURE},
              "a partition (of the table or an index) has `count` items / items matching"),
     StepKind("expect_queue", steps.expect_queue, ("queue",), {"queue": STRING, "count": {"type": "integer"}, "messages": ANY},
-             "a queue holds `count` messages / messages matching (peeked, not consumed)"),
+             "a queue (URL, ARN, name or logical id) holds `count` messages / messages matching (peeked, not "
+             "consumed; each peek is a receive, which counts toward a redrive policy's maxReceiveCount)"),
     StepKind("expect_events", steps.expect_events, ("bus",), {"bus": STRING, "detail_type": STRING, "count": {"type": "integer"},
                                  "match": ANY},
              "events seen on a bus (the engine puts a probe rule on it) match"),

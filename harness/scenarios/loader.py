@@ -17,7 +17,7 @@ from harness.scenarios.model import Location, Scenario, Step
 from harness.scenarios.schema import STEPS, step_schema
 from harness.scenarios.variables import references
 
-TOP_LEVEL = ("name", "description", "tags", "targets", "variables", "steps")
+TOP_LEVEL = ("name", "description", "tags", "targets", "exclusive", "variables", "steps")
 BUILTIN_VARIABLES = ("outputs", "run_id", "account_id", "region", "last", "now", "today", "yesterday",
                      "tomorrow")
 
@@ -152,10 +152,13 @@ def load_scenario(path: Path) -> Scenario:
         for name, spec in (_construct(top["targets"][1]) or {}).items():
             targets[str(name)] = (spec or {}).get("skip") if isinstance(spec, dict) or spec is None else None
     tags = _construct(top["tags"][1]) if "tags" in top else []
+    exclusive = _construct(top["exclusive"][1]) if "exclusive" in top else False
+    if not isinstance(exclusive, bool):
+        raise ScenarioError(_where(file, top["exclusive"][1]), "exclusive must be true or false")
     return Scenario(name=str(_construct(top["name"][1])), file=file, steps=steps,
                     description=str(_construct(top["description"][1])) if "description" in top else "",
                     tags=tuple(str(t) for t in tags or []), targets=targets, variables=variables,
-                    location=_where(file, root))
+                    location=_where(file, root), exclusive=exclusive)
 
 
 def scenario_files(paths: Iterable[Path]) -> list[Path]:

@@ -41,6 +41,9 @@ class Scenario:
     targets: Mapping[str, str | None] = field(default_factory=dict)  # target -> skip reason or None
     variables: Mapping[str, Any] = field(default_factory=dict)
     location: Location = Location("<scenario>", 1)
+    # Asserts state other scenarios could change (a whole table's listing, alarms, shared config):
+    # where scenarios share a stack (the aws target), it gets a stack of its own.
+    exclusive: bool = False
 
     def skip_reason(self, target: str) -> str | None:
         """Why the scenario does not run on ``target`` (None when it runs)."""

@@ -35,6 +35,7 @@ def scenario_schema() -> dict[str, Any]:
             "targets": {"type": "object", "additionalProperties": {
                 "oneOf": [{"type": "null"}, {"type": "object", "additionalProperties": False,
                                               "properties": {"skip": STRING}}]}},
+            "exclusive": {"type": "boolean"},
             "variables": {"type": "object"},
             "steps": {"type": "array", "minItems": 1, "items": step},
         },

@@ -46,6 +46,9 @@ class StepContext:
     actions: list[dict[str, Any]] = field(default_factory=list)
     started_at: float = field(default_factory=time.time)
     cancelled: threading.Event = field(default_factory=threading.Event)  # the run was interrupted
+    # Where scenarios share a stack: the scenario's run id. Queue, invocation and log expectations
+    # then count only messages, invocations and lines that mention it (see ``mine``).
+    isolate_by: str | None = None
 
     @property
     def resources(self) -> Mapping[str, ResourceState]:
@@ -71,6 +74,11 @@ class StepContext:
         if len(prefixed) == 1:
             return str(prefixed[0].physical_id)
         return name  # not from the stack: the caller's own name
+
+    def mine(self, text: str) -> bool:
+        """Whether ``text`` (a message body, a log line) belongs to this scenario: always where it has
+        the stack to itself, else when it mentions the scenario's run id."""
+        return self.isolate_by is None or self.isolate_by in text
 
     def record(self, kind: str, **data: Any) -> None:
         self.actions.append({"at": time.time(), "kind": kind, **data})
@@ -99,8 +107,15 @@ class StepContext:
 
 
 def _queue_url(ctx: StepContext, queue: str) -> str:
+    """A queue's URL from its URL, ARN, name, or logical id in the stack."""
     if queue.startswith("http"):
         return queue
+    if queue.startswith("arn:"):
+        account, name = queue.split(":")[4:6]
+        return str(ctx.client("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"])
+    physical = ctx.physical(queue, "AWS::SQS::Queue")  # a queue's physical id is its URL
+    if physical.startswith("http"):
+        return physical
     return str(ctx.client("sqs").get_queue_url(QueueName=queue)["QueueUrl"])
 
 
@@ -309,10 +324,22 @@ def expect_query(ctx: StepContext, args: Mapping[str, Any]) -> Any:
     return {"items": items, "count": len(items)}
 
 
+_PEEKS: dict[str, threading.Lock] = {}
+_PEEKS_LOCK = threading.Lock()
+
+
 def peek(sqs: Any, url: str) -> list[dict[str, Any]]:
     """Every message of the queue, left where it was: each received and hidden until none is left
     (a receive with visibility 0 returns the same first ten again and again), then made visible
-    again at once."""
+    again at once. One peek of a queue at a time: scenarios sharing a stack would otherwise see
+    each other's hidden messages as missing."""
+    with _PEEKS_LOCK:
+        lock = _PEEKS.setdefault(url, threading.Lock())
+    with lock:
+        return _peek(sqs, url)
+
+
+def _peek(sqs: Any, url: str) -> list[dict[str, Any]]:
     messages: dict[str, dict[str, Any]] = {}
     handles: list[str] = []
     try:
@@ -334,10 +361,12 @@ def peek(sqs: Any, url: str) -> list[dict[str, Any]]:
 
 def expect_queue(ctx: StepContext, args: Mapping[str, Any]) -> Any:
     url = _queue_url(ctx, args["queue"])
-    messages = [{"id": m["MessageId"], "body": _json_or_text(m["Body"])} for m in peek(ctx.client("sqs"), url)]
+    everything = peek(ctx.client("sqs"), url)
+    messages = [{"id": m["MessageId"], "body": _json_or_text(m["Body"])} for m in everything if ctx.mine(m["Body"])]
     if "count" in args and len(messages) != args["count"]:
+        shared = f" of run {ctx.isolate_by} ({len(everything)} in the queue in all)" if ctx.isolate_by else ""
         raise ExpectationFailed(f"expected {args['count']} message(s) in {url.rsplit('/', 1)[-1]}, "
-                                f"got {len(messages)}", actual=messages)
+                                f"got {len(messages)}{shared}", actual=messages)
     if "messages" in args:
         _expect({"$contains": args["messages"]}, [m["body"] for m in messages], "messages")
     return {"messages": messages, "count": len(messages)}
@@ -378,7 +407,8 @@ def _probe_note(ctx: StepContext, bus: str, seen: int) -> str:
 
 def expect_invocations(ctx: StepContext, args: Mapping[str, Any]) -> Any:
     """Invocations the target reported; where it reports none (AWS), the function's CloudWatch Logs
-    since the scenario started, polled until the expectation holds or its timeout passes."""
+    since the scenario started, polled until the expectation holds or its timeout passes. On a
+    shared stack only invocations whose lines mention the scenario's run id count."""
     name = ctx.physical(args["function"], "AWS::Lambda::Function")
 
     def check() -> dict[str, Any]:
@@ -400,9 +430,10 @@ def expect_invocations(ctx: StepContext, args: Mapping[str, Any]) -> Any:
 def _invocations(ctx: StepContext, name: str) -> list[dict[str, Any]]:
     if ctx.account.capabilities.reports_invocations:
         return [i for i in ctx.actions if i["kind"] == "invocation" and i["function"] == name]
-    from harness.lambda_logs import invocations_from_log_events
+    from harness.lambda_logs import invocations_from_log_events, mentioning
 
-    return invocations_from_log_events(ctx.log_events(name))
+    calls = invocations_from_log_events(ctx.log_events(name))
+    return mentioning(calls, ctx.isolate_by) if ctx.isolate_by else calls
 
 
 def _until_logs_hold(ctx: StepContext, args: Mapping[str, Any], check: Callable[[], dict[str, Any]]) -> Any:
@@ -415,11 +446,18 @@ def _until_logs_hold(ctx: StepContext, args: Mapping[str, Any], check: Callable[
 
 
 def expect_logs(ctx: StepContext, args: Mapping[str, Any]) -> Any:
-    """Lines of the function's log group since the scenario started (every stream, paged to the end)."""
+    """Lines of the function's log group since the scenario started (every stream, paged to the end);
+    on a shared stack, the lines of the invocations that mention the scenario's run id."""
     name = ctx.physical(args["function"], "AWS::Lambda::Function")
 
     def check() -> dict[str, Any]:
-        lines = [line for e in ctx.log_events(name) for line in str(e["message"]).splitlines()]
+        if ctx.isolate_by:  # a shared stack: the lines of this scenario's invocations
+            from harness.lambda_logs import invocations_from_log_events, mentioning
+
+            calls = mentioning(invocations_from_log_events(ctx.log_events(name)), ctx.isolate_by)
+            lines = [line for call in calls for line in call["lines"]]
+        else:
+            lines = [line for e in ctx.log_events(name) for line in str(e["message"]).splitlines()]
         found = [line for line in lines if (not args.get("contains") or args["contains"] in line)
                  and (not args.get("correlation_id") or _correlation(line) == args["correlation_id"])]
         if len(found) < int(args.get("min", 1)):

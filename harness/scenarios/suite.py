@@ -37,18 +37,21 @@ def run_suite(scenarios: Sequence[Scenario], settings: HarnessSettings, *, worke
     source = load_app_source(project_root)
     with LocalCloud(settings, os.environ) as cloud:
         runner = ScenarioRunner(cloud, settings, source)
-        with ThreadPoolExecutor(max(1, workers), thread_name_prefix="scenario") as pool:
-            futures = [pool.submit(runner.run, s) for s in scenarios]
-            results = []
-            try:
-                for future in futures:
-                    result = future.result()
-                    on_done(result)
-                    results.append(result)
-            except BaseException:  # Ctrl-C, SIGTERM: running scenarios end and tear down, queued ones never start
-                runner.cancel()
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
+        try:
+            with ThreadPoolExecutor(max(1, workers), thread_name_prefix="scenario") as pool:
+                futures = [pool.submit(runner.run, s) for s in scenarios]
+                results = []
+                try:
+                    for future in futures:
+                        result = future.result()
+                        on_done(result)
+                        results.append(result)
+                except BaseException:  # Ctrl-C, SIGTERM: running scenarios end and tear down, queued ones never start
+                    runner.cancel()
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
+        finally:
+            runner.close()  # the stack scenarios shared, if any
         versions = cloud.target.versions()
         runtime = cloud.target.runtime
         notes = sorted(runtime.runtime_notes.values()) if runtime is not None else []

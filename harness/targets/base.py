@@ -95,8 +95,10 @@ class Target(Protocol):
 
     def healthy(self) -> bool: ...
 
-    def open_account(self, account_id: str | None = None) -> AccountScope:
-        """An isolated account (a fresh one unless ``account_id`` is given)."""
+    def open_account(self, account_id: str | None = None, *, keep: bool = False) -> AccountScope:
+        """An isolated account (a fresh one unless ``account_id`` is given). ``keep``: it outlives
+        the run and a later run asking to keep reuses it, where the target can (aws); elsewhere
+        nothing outlives the process and ``keep`` changes nothing."""
 
     def client_scope(self, scope: AccountScope) -> AccountScope:
         """The same account as processes outside the harness reach it (SDKs, the AWS CLI, the env

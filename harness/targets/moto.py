@@ -182,7 +182,7 @@ class MotoTarget:
             if candidate != MOTO_DEFAULT_ACCOUNT:
                 return candidate
 
-    def open_account(self, account_id: str | None = None) -> AccountScope:
+    def open_account(self, account_id: str | None = None, *, keep: bool = False) -> AccountScope:
         if self._endpoint is None:
             raise TargetError("the moto target is not started; call start() first")
         account = account_id or self.new_account_id()

@@ -206,3 +206,64 @@ def test_a_run_killed_with_sigkill_leaves_a_tagged_stack_that_sweep_removes(
     applied = runner.invoke(main, ["aws", "sweep", "--older-than", "0m", "--apply"], env=env)
     assert applied.exit_code == 0, applied.output
     assert _live(cfn) == []
+
+
+def _scenario(path: Path, name: str, *, exclusive: bool = False) -> Path:
+    path.write_text(f"name: {name}\n" + ("exclusive: true\n" if exclusive else "") + """steps:
+  - send_message: {queue: "${outputs.DeadArn}", body: "a document of run ${run_id}"}
+  - pause: {seconds: 1, reason: the other scenario sends its message meanwhile}
+  - expect_queue: {queue: Dead, count: 1, messages: ["a document of run ${run_id}"]}
+""")
+    return path
+
+
+def test_scenarios_share_one_stack_isolated_by_run_id_and_exclusive_ones_get_their_own(
+    stand_in: dict[str, str], account: CloudAccount, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from harness.scenarios import load_scenario
+    from harness.scenarios.suite import run_suite
+
+    (tmp_path / "pyproject.toml").write_text('[tool.harness]\napp = "cloudformation"\npath = "t.yaml"\n')
+    (tmp_path / "t.yaml").write_text((APPS / "cfn_stacks" / "queues.yaml").read_text())
+    for key, value in stand_in.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(tmp_path)
+    scenarios = [load_scenario(_scenario(tmp_path / f"{n}.yaml", n, exclusive=n == "alone")) for n in ("a", "b", "alone")]
+    settings = HarnessSettings.resolve(explicit={"target": "aws", "state_dir": tmp_path / "state"}, environ={})
+    results, _ = run_suite(scenarios, settings, workers=3, project_root=tmp_path)
+    assert [r.status for r in results] == ["passed"] * 3, [r.reason for r in results]
+    a, b, alone = (r.deploy for r in results)
+    # Two messages sat in the shared queue; each scenario counted its own.
+    assert a["stack"] == b["stack"] and a["shared"] and b["shared"]
+    assert sorted([a["deployed_by_this_scenario"], b["deployed_by_this_scenario"]]) == [False, True]
+    assert alone["stack"] != a["stack"] and "shared" not in alone
+    assert _live(account.client("cloudformation")) == []  # the shared stack went when the suite ended
+    assert not account.client("sqs").list_queues().get("QueueUrls")
+
+
+def test_keep_leaves_the_shared_stack_and_the_next_run_reuses_it(
+    stand_in: dict[str, str], account: CloudAccount, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from harness.scenarios import load_scenario
+    from harness.scenarios.suite import run_suite
+
+    (tmp_path / "pyproject.toml").write_text('[tool.harness]\napp = "cloudformation"\npath = "t.yaml"\n')
+    (tmp_path / "t.yaml").write_text((APPS / "cfn_stacks" / "queues.yaml").read_text())
+    for key, value in stand_in.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(tmp_path)
+    scenarios = [load_scenario(_scenario(tmp_path / "a.yaml", "a"))]
+    settings = HarnessSettings.resolve(explicit={"target": "aws", "state_dir": tmp_path / "state", "keep": True},
+                                       environ={})
+    cfn = account.client("cloudformation")
+    first, _ = run_suite(scenarios, settings, workers=1, project_root=tmp_path)
+    assert first[0].status == "passed" and first[0].deploy["kept"], first[0].reason
+    name = first[0].deploy["stack"]
+    assert _live(cfn) == [name]
+    stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    assert _tags(stack)["harness:kept"] == "true" and _tags(stack)["harness:run-id"].startswith("hk")
+    # The second run's message would make two in the kept queue: counting by run id keeps it at one.
+    second, _ = run_suite(scenarios, settings, workers=1, project_root=tmp_path)
+    assert second[0].status == "passed" and second[0].deploy["stack"] == name, second[0].reason
+    assert cfn.describe_stacks(StackName=name)["Stacks"][0]["StackId"] == stack["StackId"]
+    cfn.delete_stack(StackName=name)

@@ -32,6 +32,7 @@ def write(tmp_path: Path, text: str) -> Path:
     ("name: x\nsteps: [\n", "s.yaml:3:1: invalid YAML"),
     ("steps:\n  - settle: {}\n", "s.yaml:1:1: a scenario needs 'name'"),
     ("name: x\nsteps: []\n", "steps must be a non-empty list"),
+    ("name: x\nexclusive: yes please\nsteps:\n  - settle: {}\n", "s.yaml:2:12: exclusive must be true or false"),
 ])
 def test_errors_name_the_place(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ScenarioError) as caught:
@@ -109,3 +110,8 @@ def _context(target: str, scale: float) -> Any:
 def test_a_step_timeout_is_per_target_and_scaled_unless_named(target: str, args: dict[str, Any],
                                                               expected: float) -> None:
     assert _context(target, 10.0 if target == "aws" else 1.0).timeout(args, 30) == expected
+
+
+def test_exclusive_is_read_and_false_by_default(tmp_path: Path) -> None:
+    assert not load_scenario(write(tmp_path, "name: x\nsteps:\n  - settle: {}\n")).exclusive
+    assert load_scenario(write(tmp_path, "name: x\nexclusive: true\nsteps:\n  - settle: {}\n")).exclusive

@@ -1,5 +1,6 @@
 """Exact AWS call sequences of the AWS target, with botocore's Stubber: a failed create and its
-reasons, a teardown that empties a bucket before CloudFormation deletes it, a delete that fails."""
+reasons, a teardown that empties a bucket before CloudFormation deletes it, a delete that fails; and
+throttling then success, against a server on 127.0.0.1 (Stubber bypasses botocore's retries)."""
 
 from __future__ import annotations
 
@@ -129,3 +130,49 @@ def test_a_delete_that_fails_is_reported_as_left(scope: StubScope) -> None:
     final = {"StackStatus": "DELETE_FAILED", "StackStatusReason": "The bucket you tried to delete is not empty"}
     left = delete_stack(scope, STACK_ID, lambda stack_id, since: final)  # type: ignore[arg-type]
     assert left == ["stack hx-app-hx00000001 is DELETE_FAILED: The bucket you tried to delete is not empty"]
+
+
+_NS = 'xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"'
+_THROTTLED = (f'<ErrorResponse {_NS}><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded'
+              '</Message></Error><RequestId>r</RequestId></ErrorResponse>')
+_STACK = (f'<DescribeStacksResponse {_NS}><DescribeStacksResult><Stacks><member><StackName>hx-app-hx00000001'
+          f'</StackName><StackId>{STACK_ID}</StackId><CreationTime>2026-12-01T00:00:00Z</CreationTime>'
+          '<StackStatus>CREATE_COMPLETE</StackStatus></member></Stacks></DescribeStacksResult>'
+          '<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DescribeStacksResponse>')
+
+
+def test_throttling_then_success_is_retried_by_the_deployers_client() -> None:
+    """CloudFormation throttles (Stubber would bypass botocore's retries, so a server on 127.0.0.1
+    answers): the deployer's client retries adaptively and the call succeeds on the third request."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from harness.accounts import AccountScope
+
+    requests: list[str] = []
+
+    class CloudFormation(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            requests.append(self.rfile.read(int(self.headers["Content-Length"])).decode())
+            status, body = (400, _THROTTLED) if len(requests) <= 2 else (200, _STACK)
+            self.send_response(status)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), CloudFormation)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        session = boto3.session.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name="eu-west-1")
+        scope = AccountScope(ACCOUNT, "eu-west-1", f"http://127.0.0.1:{server.server_port}", session, namespace="hx1")
+        deployer = AwsStackDeployer(scope, AwsConfig((ACCOUNT,), "eu-west-1"), RunInfo("hx1", "me", NOW, 6))
+        stack = deployer._describe("hx-app-hx00000001")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert stack is not None and stack["StackStatus"] == "CREATE_COMPLETE"
+    assert len(requests) == 3 and all("Action=DescribeStacks" in r for r in requests)

@@ -227,6 +227,63 @@ def test_readiness_names_what_is_not_ready_and_fails_fast_on_a_failed_function()
     assert now[0] <= 10  # the failed function did not wait out its 600 s
 
 
+class _Invocable:
+    """Functions whose DryRun invocations are denied a number of times first (IAM still propagating)."""
+
+    def __init__(self, denied: int) -> None:
+        self.calls, self.denied = 0, denied
+
+    def invoke(self, FunctionName: str, InvocationType: str) -> dict[str, Any]:
+        assert InvocationType == "DryRun"  # the canary never runs the function's code
+        self.calls += 1
+        if self.calls <= self.denied:
+            raise PermissionError(f"AccessDeniedException: not authorized to invoke {FunctionName}")
+        return {"StatusCode": 204}
+
+
+def _api_record() -> Any:
+    from harness.provisioning.resources.base import ResourceState
+
+    record = _record()
+    endpoint = {"ApiEndpoint": "https://a1.execute-api.eu-west-1.amazonaws.com"}
+    record.resources["Api"] = ResourceState("Api", "AWS::ApiGatewayV2::Api", "a1", "a1", endpoint, {})
+    record.resources["Stage"] = ResourceState("Stage", "AWS::ApiGatewayV2::Stage", "s1", "s1", {},
+                                              {"ApiId": "a1", "StageName": "prod"})
+    return record
+
+
+def test_the_canary_waits_until_every_function_is_invocable_and_every_api_answers() -> None:
+    from harness.targets.aws.readiness import canary
+
+    now = [0.0]
+    answers = iter([OSError("Name or service not known"), 503, 404])  # DNS first, then the stage is up
+
+    def http_get(url: str) -> int:
+        assert url == "https://a1.execute-api.eu-west-1.amazonaws.com/prod/"
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    lam = _Invocable(denied=1)
+    checked = canary(lam, _api_record(), http_get=http_get, timeout=60, interval=2.0, clock=lambda: now[0],
+                     sleep=lambda s: now.__setitem__(0, now[0] + s))
+    assert checked == {"functions": 1, "http_apis": 1, "seconds": 4.0}
+
+
+def test_the_canary_names_each_entry_point_still_failing() -> None:
+    from harness.errors import WaitTimeoutError
+    from harness.targets.aws.readiness import canary
+
+    now = [0.0]
+    tick = {"clock": lambda: now[0], "sleep": lambda s: now.__setitem__(0, now[0] + s)}
+    with pytest.raises(WaitTimeoutError, match=r"function Fn: PermissionError: AccessDeniedException.*; "
+                                                r"HTTP API Api \(https://a1\S+/prod/\) answered 502"):
+        canary(_Invocable(denied=1000), _api_record(), http_get=lambda url: 502, timeout=10, **tick)  # type: ignore[arg-type]
+    # Without an HTTP client (the simulated stand-in has no execute-api host) only functions are checked.
+    assert canary(_Invocable(0), _api_record(), http_get=None, timeout=10, **tick)["http_apis"] == 0  # type: ignore[arg-type]
+
+
 def test_the_simulated_environment_points_the_aws_target_at_the_stand_in() -> None:
     from harness.aws_cli import simulated_environment
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import boto3
 from botocore.stub import Stubber
 
-from harness.lambda_logs import invocations_from_log_events, read_log_events
+from harness.lambda_logs import invocations_from_log_events, mentioning, read_log_events
 
 A, B, C = "11111111-aaaa", "22222222-bbbb", "33333333-cccc"
 
@@ -75,3 +75,18 @@ def test_the_log_group_is_read_page_by_page_from_the_start_time() -> None:
         assert [e["message"] for e in read_log_events(logs, "/aws/lambda/f", since_ms=500)] == ["first", "second"]
         stub.add_client_error("filter_log_events", "ResourceNotFoundException", "no group")
         assert read_log_events(logs, "/aws/lambda/f", since_ms=500) == []
+
+
+def test_each_invocation_keeps_its_own_lines_and_is_found_by_what_they_mention() -> None:
+    events = [
+        event("s1", f"START RequestId: {A} Version: $LATEST\n", 1000),
+        event("s2", f"START RequestId: {B} Version: $LATEST\n", 1001),
+        event("s1", '{"message": "document processed", "key": "incoming/run-1/a.txt"}\n', 1002),
+        event("s2", '{"message": "document processed", "key": "incoming/run-2/a.txt"}\n', 1003),
+        event("s1", f"REPORT RequestId: {A}\tDuration: 1.00 ms\t\n", 1004),
+        event("s2", f"REPORT RequestId: {B}\tDuration: 1.00 ms\t\n", 1005),
+    ]
+    calls = invocations_from_log_events(events)
+    assert [len(c["lines"]) for c in calls] == [3, 3] and "run-1" in calls[0]["lines"][1]
+    assert [c["request_id"] for c in mentioning(calls, "run-2")] == [B]
+    assert mentioning(calls, "run-3") == []

@@ -30,7 +30,7 @@ from harness.provisioning.resources.base import ResourceState
 from harness.provisioning.template import Template, template_document
 from harness.targets.aws.config import AwsConfig
 from harness.targets.aws.preflight import lint_template, refuse_on
-from harness.targets.aws.readiness import wait_ready
+from harness.targets.aws.readiness import canary, http_status, wait_ready
 
 LOG = logging.getLogger(__name__)
 TEMPLATE_BODY_LIMIT = 51_200
@@ -51,13 +51,15 @@ class RunInfo:
     owner: str
     created_at: datetime
     ttl_hours: float
+    kept: bool = False  # outlives the run (--keep); its expiry moves on with each reuse
 
     def tags(self, app: str) -> list[dict[str, str]]:
         expires = self.created_at + timedelta(hours=self.ttl_hours)
         return [{"Key": "harness:managed", "Value": "true"}, {"Key": "harness:run-id", "Value": self.run_id},
                 {"Key": "harness:owner", "Value": self.owner[:256]},
                 {"Key": "harness:created-at", "Value": _iso(self.created_at)},
-                {"Key": "harness:expires-at", "Value": _iso(expires)}, {"Key": "harness:app", "Value": app}]
+                {"Key": "harness:expires-at", "Value": _iso(expires)}, {"Key": "harness:app", "Value": app},
+                *([{"Key": "harness:kept", "Value": "true"}] if self.kept else [])]
 
 
 def _iso(moment: datetime) -> str:
@@ -147,10 +149,15 @@ class AwsStackDeployer:
                                                 StackRecord(name, self.scope.account_id, self.scope.region))
         record = self.record(name, template)
         record.seconds = time.perf_counter() - began
-        record.ready_s = round(wait_ready(self.scope.client("lambda"), record, timeout=600.0,
-                                          interval=self.config.poll_min_s, sleep=self._sleep), 3)
-        self.progress(f"stack {name} ready (functions active, event sources enabled) {record.ready_s:g} s "
-                      "after it completed")
+        lam = self.scope.client("lambda")
+        ready_s = wait_ready(lam, record, timeout=600.0, interval=self.config.poll_min_s, sleep=self._sleep)
+        # The stand-in serves no execute-api host: the harness serves those APIs itself there.
+        record.canary = canary(lam, record, http_get=None if self.config.simulated else http_status,
+                               timeout=300.0, interval=self.config.poll_min_s, sleep=self._sleep)
+        record.ready_s = round(ready_s + record.canary["seconds"], 3)
+        self.progress(f"stack {name} ready {record.ready_s:g} s after it completed (functions active, event "
+                      f"sources enabled; {record.canary['functions']} function(s) invocable, "
+                      f"{record.canary['http_apis']} HTTP API(s) answering)")
         return record
 
     def _template_argument(self, template: Template) -> dict[str, str]:
@@ -243,8 +250,12 @@ class AwsStackDeployer:
         for summary in summaries:
             logical_id = summary["LogicalResourceId"]
             properties = _with_refs((resources.get(logical_id) or {}).get("Properties") or {}, physical)
+            attributes = {}
+            if summary["ResourceType"] == "AWS::ApiGatewayV2::Api":  # what Fn::GetAtt ApiEndpoint gives
+                suffix = "amazonaws.com.cn" if self.scope.region.startswith("cn-") else "amazonaws.com"
+                attributes["ApiEndpoint"] = f"https://{physical[logical_id]}.execute-api.{self.scope.region}.{suffix}"
             record.resources[logical_id] = ResourceState(logical_id, summary["ResourceType"], physical[logical_id],
-                                                         physical[logical_id], {}, dict(properties))
+                                                         physical[logical_id], attributes, dict(properties))
             record.order.append(logical_id)
         record.outputs = {o["OutputKey"]: o.get("OutputValue") for o in stack.get("Outputs", [])}
         record.exports = {o["ExportName"]: o.get("OutputValue") for o in stack.get("Outputs", []) if o.get("ExportName")}

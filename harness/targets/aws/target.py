@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
+import hashlib
 import logging
 import secrets
 import signal
@@ -41,7 +42,7 @@ from harness.targets.aws.deploy import (
 )
 from harness.targets.aws.preflight import check_identity, check_profile, refuse_on
 from harness.targets.aws.settle import settle_run
-from harness.targets.aws.teardown import delete_stack, leftovers, run_stacks, sweep
+from harness.targets.aws.teardown import delete_stack, leftovers, run_stacks, stack_tags, sweep
 from harness.targets.base import TargetCapabilities
 
 LOG = logging.getLogger(__name__)
@@ -59,6 +60,11 @@ def aws_table(root: Path) -> dict[str, Any]:
 
 def new_run_id() -> str:
     return f"hx{secrets.token_hex(4)}"
+
+
+def kept_run_id(owner: str, project: Path) -> str:
+    """The run id of kept stacks: the same for one caller and project, so the next run reuses them (pure)."""
+    return "hk" + hashlib.sha256(f"{owner}|{project.resolve()}".encode()).hexdigest()[:8]
 
 
 class AwsTarget:
@@ -88,6 +94,7 @@ class AwsTarget:
         self._account_id = ""
         self._owner = ""
         self._open: dict[str, AccountScope] = {}
+        self._kept: set[str] = set()  # run ids of accounts opened with keep: never torn down here
         self._lock = threading.Lock()
         self._previous_sigterm: Any = None
 
@@ -174,16 +181,21 @@ class AwsTarget:
                             namespace=run_id)
 
     def _deployer(self, scope: AccountScope) -> AwsStackDeployer:
-        run = RunInfo(scope.namespace or "hx", self._owner, datetime.now(UTC), self.config.ttl_hours)
+        run = RunInfo(scope.namespace or "hx", self._owner, datetime.now(UTC), self.config.ttl_hours,
+                      kept=scope.namespace in self._kept)
         return AwsStackDeployer(scope, self.config, run, progress=_progress)
 
-    def open_account(self, account_id: str | None = None) -> AccountScope:
-        """The test account with a fresh run id (its stacks and tags carry it)."""
+    def open_account(self, account_id: str | None = None, *, keep: bool = False) -> AccountScope:
+        """The test account with a fresh run id (its stacks and tags carry it); with ``keep``, the
+        caller's kept run id: its stacks stay after the run, and the next run that keeps updates them."""
         if account_id not in (None, self._account_id):
             raise TargetError(f"the aws target has one account ({self._account_id}), not {account_id}")
-        scope = self._scope(new_run_id())
+        scope = self._scope(kept_run_id(self._owner, Path.cwd()) if keep else new_run_id())
         with self._lock:
-            self._open[scope.namespace] = scope
+            if keep:
+                self._kept.add(scope.namespace)
+            else:
+                self._open[scope.namespace] = scope
         return scope
 
     def deployer(self, clients: Clients, scope: AccountScope) -> AwsStackDeployer:
@@ -201,6 +213,14 @@ class AwsTarget:
         """Tear the run down: every stack tagged with its run id, then check nothing tagged is left."""
         with self._lock:
             self._open.pop(scope.namespace, None)
+            kept = scope.namespace in self._kept
+        if kept:
+            cfn = scope.client("cloudformation", config=ADAPTIVE)
+            for stack in run_stacks(cfn, scope.namespace):
+                expires = stack_tags(stack).get("harness:expires-at", "?")
+                _progress(f"kept stack {stack['StackName']} (expires {expires}; the next run with --keep updates "
+                          f"it, `aws cloudformation delete-stack --stack-name {stack['StackName']}` removes it)")
+            return
         self.teardown(scope)
 
     def teardown(self, scope: AccountScope) -> list[str]:

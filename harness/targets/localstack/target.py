@@ -198,7 +198,7 @@ class LocalStackTarget:
             self._side = None
 
     # -- accounts ----------------------------------------------------------------------------------
-    def open_account(self, account_id: str | None = None) -> AccountScope:
+    def open_account(self, account_id: str | None = None, *, keep: bool = False) -> AccountScope:
         if self._endpoint is None:
             raise TargetError("the LocalStack target is not started; call start() first")
         account = account_id or str(self._rng.randrange(10**11, 10**12))
