@@ -147,7 +147,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {
             "Lambda-Runtime-Aws-Request-Id": request.request_id,
             "Lambda-Runtime-Deadline-Ms": str(int(deadline * 1000)),
-            "Lambda-Runtime-Invoked-Function-Arn": exchange.function_arn,
+            "Lambda-Runtime-Invoked-Function-Arn": request.invoked_arn or exchange.function_arn,
             "Lambda-Runtime-Trace-Id": request.trace_id,
             "Content-Type": "application/json",
         }

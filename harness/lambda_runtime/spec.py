@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 
 LOG_TAIL_BYTES = 4096
 # Host variables an interpreter needs in an execution environment; nothing else of the host leaks in.
-HOST_VARIABLES = ("PATH", "LANG", "LC_ALL", "HOME", "SSL_CERT_FILE", "PYENV_ROOT")
+# The only host variable a handler sees (its subprocesses find programs with it); AWS sets no HOME,
+# SSL_CERT_FILE or PYENV_ROOT, and sets LANG and TZ itself.
+HOST_VARIABLES = ("PATH",)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class InvocationRequest:
     payload: bytes
     trace_id: str = ""
     client_context: str = ""
+    invoked_arn: str = ""  # the ARN the caller named (unqualified unless it gave a qualifier); "": the function's
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,9 @@ def build_environment(
     """The process environment of an execution environment, reserved variables included.
 
     The function's own variables come first so that the reserved ones win, as on AWS.
-    ``base`` carries host variables the interpreter needs (PATH, LANG); nothing else leaks in.
+    ``base`` carries the host variables in ``HOST_VARIABLES`` (PATH); nothing else leaks in. What
+    differs from AWS: ``AWS_ENDPOINT_URL`` and ``AWS_ACCOUNT_ID_ENDPOINT_MODE`` (the SDKs must reach
+    the target), ``PYTHONPATH`` naming the local code and layer folders, the host's ``PATH``.
     """
     python_paths = [task_root, *layer_paths]
     env = dict(base or {})
@@ -139,13 +144,13 @@ def build_environment(
             "AWS_LAMBDA_FUNCTION_NAME": spec.name,
             "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
-            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(int(spec.timeout_s)),
             "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
             "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_LAMBDA_RUNTIME_API": runtime_api,
             "AWS_REGION": spec.region,
             "AWS_DEFAULT_REGION": spec.region,
+            "AWS_ACCESS_KEY": credentials.access_key_id,
             "AWS_ACCESS_KEY_ID": credentials.access_key_id,
             "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
             "AWS_SESSION_TOKEN": credentials.session_token,
@@ -153,7 +158,8 @@ def build_environment(
             "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
             "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
             "LAMBDA_TASK_ROOT": task_root,
-            "LAMBDA_RUNTIME_DIR": task_root,
+            "LAMBDA_RUNTIME_DIR": "/var/runtime",  # AWS's value; the runtime here is the interpreter's own
+            "LANG": "en_US.UTF-8",
             "PYTHONPATH": ":".join(python_paths),
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",

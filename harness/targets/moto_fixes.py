@@ -23,12 +23,15 @@ retention check.
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
 from harness.targets.moto_policy_fix import install_condition_fix
+from harness.targets.moto_s3_events import fix_s3_events
+from harness.targets.moto_sns_events import fix_sns_lambda_events
 
 Patch = Callable[[Any, str, Any], None]
 
@@ -244,6 +247,87 @@ def fix_dynamodb_concurrency(patch: Patch) -> None:
 
 
 # Every fix by name: one function each, installed in this order by ``install_fixes``.
+def fix_stream_records(patch: Patch) -> None:
+    """DynamoDB stream records as AWS writes them: ``eventVersion`` 1.1 (moto: 1.0), ``awsRegion`` the
+    table's (moto: always us-east-1), and a stream label with milliseconds (moto: microseconds)."""
+    from moto.core.utils import utcnow
+    from moto.dynamodb.models.table import StreamRecord, Table
+
+    original_record = StreamRecord.__init__
+    original_specification = Table.set_stream_specification
+
+    def record_init(record: Any, table: Any, *args: Any, **kwargs: Any) -> None:
+        original_record(record, table, *args, **kwargs)
+        record.record["eventVersion"] = "1.1"
+        record.record["awsRegion"] = table.region_name
+
+    def set_stream_specification(table: Any, streams: Any) -> None:
+        original_specification(table, streams)
+        if (table.stream_specification or {}).get("StreamEnabled"):
+            table.latest_stream_label = utcnow().isoformat(timespec="milliseconds")
+
+    patch(StreamRecord, "__init__", record_init)
+    patch(Table, "set_stream_specification", set_stream_specification)
+
+
+def fix_put_bodies(patch: Patch) -> None:
+    """A PUT body is the object's bytes whatever its content type: moto parsed a form-encoded or
+    multipart PUT (curl's ``--data-binary`` default) as a form and stored an empty object, or no
+    answer at all for a binary body. The raw body is read first and no form is parsed from it."""
+    from moto.core.responses import BaseResponse
+    from werkzeug.datastructures import ImmutableMultiDict
+
+    original = BaseResponse.setup_class
+
+    def setup_class(response: Any, request: Any, *args: Any, **kwargs: Any) -> None:
+        content_type = str(getattr(request, "content_type", "") or "")
+        if getattr(request, "method", "") == "PUT" and content_type.startswith(
+                ("application/x-www-form-urlencoded", "multipart/form-data")) and "form" not in vars(request):
+            request.get_data(cache=True, parse_form_data=False)
+            vars(request)["form"] = ImmutableMultiDict()
+            vars(request)["files"] = ImmutableMultiDict()
+        original(response, request, *args, **kwargs)
+
+    patch(BaseResponse, "setup_class", setup_class)
+
+    # The server peeks at a form-encoded body to guess the service; a binary body failed to decode
+    # after it was consumed, and was never put back: the request then waited for bytes gone.
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    def get_body(app: Any, environ: dict[str, Any]) -> str | None:
+        try:
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return None
+        if not str(environ.get("CONTENT_TYPE", "")).startswith("application/x-www-form-urlencoded") or not size:
+            return None
+        raw = environ["wsgi.input"].read(size)
+        environ["wsgi.input"] = io.BytesIO(raw)
+        try:
+            return str(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            return None
+
+    patch(DomainDispatcherApplication, "_get_body", get_body)
+
+
+def fix_response_request_id(patch: Patch) -> None:
+    """A request id a handler set (the Lambda seams set the invocation's, which the handler saw as
+    ``aws_request_id``) is the one the response carries; moto replaced it with a random one."""
+    from moto.core.responses import BaseResponse
+
+    original = BaseResponse._enrich_response
+
+    def enrich_response(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
+        kept = headers.get("x-amzn-requestid")
+        headers, body = original(headers, body)
+        if kept:
+            headers["x-amzn-requestid"] = kept
+        return headers, body
+
+    patch(BaseResponse, "_enrich_response", staticmethod(enrich_response))
+
+
 FIXES: dict[str, Callable[[Patch], None]] = {
     "module scan": fix_module_scan,
     "SQS locking": fix_sqs_locking,
@@ -252,6 +336,11 @@ FIXES: dict[str, Callable[[Patch], None]] = {
     "access key account lookup": fix_account_lookup,
     "DynamoDB concurrency": fix_dynamodb_concurrency,
     "policy conditions on missing keys": install_condition_fix,
+    "S3 event notifications": fix_s3_events,
+    "DynamoDB stream records": fix_stream_records,
+    "request ids set by a handler": fix_response_request_id,
+    "SNS -> Lambda events": fix_sns_lambda_events,
+    "PUT bodies kept whatever their content type": fix_put_bodies,
 }
 
 

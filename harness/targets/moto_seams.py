@@ -19,7 +19,7 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from harness.errors import HarnessError, ThrottledError
@@ -29,6 +29,7 @@ from harness.lambda_runtime.spec import FunctionSpec, InvocationResult, LayerRef
 from harness.stacks import StackService
 from harness.targets.moto_cloudformation import install_cloudformation
 from harness.targets.moto_fixes import install_fixes
+from harness.wiring.async_invoke import REQUEST_ID_HEADER
 from harness.wiring.eventbridge import build_target_input
 
 LOG = logging.getLogger(__name__)
@@ -148,8 +149,8 @@ class MotoSeams:
             self._sha_cache[(key, moto_digest)] = cached
         return cached
 
-    def run(self, fn: Any, payload: bytes) -> InvocationResult:
-        return self.runtime.invoke(self.package_of(fn), payload or b"{}")
+    def run(self, fn: Any, payload: bytes, request_id: str | None = None) -> InvocationResult:
+        return self.runtime.invoke(self.package_of(fn), payload or b"{}", request_id=request_id)
 
     def _invoke(self, fn: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
         headers = {str(k).lower(): v for k, v in dict(request_headers or {}).items()}
@@ -161,14 +162,15 @@ class MotoSeams:
         if invocation_type == "DryRun":
             return b""
         if invocation_type == "Event":
+            request_id = str(uuid.uuid4())  # the handler's aws_request_id and its destination record's
             self.dispatch_async(AsyncInvocation(
                 account_id=fn.account_id, region=fn.region, function_arn=fn.function_arn,
-                payload=payload or b"{}", request_id=str(uuid.uuid4()),
+                payload=payload or b"{}", request_id=request_id,
             ))
-            response_headers["x-amzn-requestid"] = str(uuid.uuid4())
+            response_headers["x-amzn-requestid"] = request_id
             return b""
         try:
-            result = self.run(fn, payload)
+            result = self.run(fn, payload, headers.get(REQUEST_ID_HEADER.lower()))
         except ThrottledError as exc:
             raise _too_many_requests(str(exc)) from exc
         except HarnessError as exc:
@@ -179,6 +181,7 @@ class MotoSeams:
         if result.function_error:
             response_headers["x-amz-function-error"] = result.function_error
         response_headers["x-amz-log-result"] = result.log_tail_base64()
+        response_headers["x-amzn-requestid"] = result.request_id  # the handler's aws_request_id
         response_headers["x-amz-executed-version"] = fn.version if fn.version != 1 else "$LATEST"
         return result.payload
 
@@ -207,14 +210,20 @@ class MotoSeams:
 
     # --- EventBridge ----------------------------------------------------------------------------
     def _send_to_targets(self, original: Any, rule: Any, event: Any, transform_input: bool) -> None:
+        """Lambda targets are invoked asynchronously by the harness; SQS targets with ``Input``,
+        ``InputPath`` or ``InputTransformer`` get what the harness's transformer builds (moto's
+        leaves string values unquoted, invalid JSON); every other target goes to moto."""
         lambda_targets = [t for t in rule.targets if ":lambda:" in t["Arn"]]
-        if not lambda_targets:
+        shaped = [t for t in rule.targets if ":sqs:" in t["Arn"] and transform_input and _INPUT_KEYS & set(t)]
+        if not lambda_targets and not shaped:
             original(rule, event, transform_input)
             return
         if not rule.event_pattern.matches_event(event):
             return
         for target in rule.targets:
-            if target in lambda_targets:
+            if target in shaped:
+                _send_to_queue(target, build_target_input(event, target))
+            elif target in lambda_targets:
                 payload = build_target_input(event, target if transform_input else {})
                 arn = target["Arn"]
                 parts = arn.split(":")
@@ -226,6 +235,19 @@ class MotoSeams:
                 single = copy.copy(rule)
                 single.targets = [target]
                 original(single, event, transform_input)
+
+
+_INPUT_KEYS = {"Input", "InputPath", "InputTransformer"}
+
+
+def _send_to_queue(target: Mapping[str, Any], payload: Any) -> None:
+    """An EventBridge target's input into its SQS queue: a string as it is, anything else as JSON."""
+    from moto.sqs.models import sqs_backends
+
+    _, _, _, region, account, name = str(target["Arn"]).split(":", 5)
+    group = (target.get("SqsParameters") or {}).get("MessageGroupId")
+    sqs_backends[account][region].send_message(queue_name=name, group_id=group,
+                                               message_body=payload if isinstance(payload, str) else json.dumps(payload))
 
 
 def _bytes_of(layer_version: Any) -> Callable[[], bytes]:

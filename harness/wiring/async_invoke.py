@@ -26,6 +26,17 @@ from harness.journal import Journal
 from harness.wiring.base import INVOKE_CONFIG
 from harness.wiring.destinations import deliver, invocation_record
 
+# The request id an async invocation's attempts run with, sent to the target in REQUEST_ID_HEADER
+# (a header only the harness's own Lambda seams read).
+REQUEST_ID_HEADER = "X-Harness-Request-Id"
+_REQUEST = threading.local()
+
+
+def _send_request_id(request: Any, **_: Any) -> None:
+    request_id = getattr(_REQUEST, "id", None)
+    if request_id:
+        request.headers[REQUEST_ID_HEADER] = request_id
+
 LOG = logging.getLogger(__name__)
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_AGE_S = 21600
@@ -117,7 +128,9 @@ class AsyncInvoker:
 
     def _lambda(self, account_id: str) -> Any:
         if account_id not in self._clients:
-            self._clients[account_id] = self._scope_for(account_id).client("lambda", config=INVOKE_CONFIG)
+            client = self._scope_for(account_id).client("lambda", config=INVOKE_CONFIG)
+            client.meta.events.register("before-send.lambda.Invoke", _send_request_id)
+            self._clients[account_id] = client
         return self._clients[account_id]
 
     def _process(self, inv: AsyncInvocation) -> None:
@@ -128,6 +141,7 @@ class AsyncInvoker:
         if self._clock() - inv.enqueued_at > max_age:
             self._finish(inv, config, "EventAgeExceeded", None, None)
             return
+        _REQUEST.id = inv.request_id  # every attempt runs with the async invocation's request id, as on AWS
         try:
             response = client.invoke(FunctionName=inv.function_arn, InvocationType="RequestResponse",
                                      Payload=inv.payload)

@@ -20,7 +20,7 @@ def build_record(record: Mapping[str, Any], stream_arn: str, region: str) -> dic
     out: dict[str, Any] = {
         "eventID": record["eventID"],
         "eventName": record["eventName"],
-        "eventVersion": record.get("eventVersion", "1.1"),
+        "eventVersion": "1.1",  # what Lambda's DynamoDB events carry today (emulators say 1.0)
         "eventSource": "aws:dynamodb",
         "awsRegion": region,
         "dynamodb": dynamodb,

@@ -29,8 +29,11 @@ def test_failed_async_invoke_is_retried_twice_then_sent_to_on_failure(
     response = lam.invoke(FunctionName="flaky", InvocationType="Event", Payload=b'{"order": 1}')
     assert response["StatusCode"] == 202
     account.settle(timeout=20)
-    assert len(drain(account, record_url)) == 3  # the first attempt and two retries
+    attempts = [json.loads(m["Body"])["attempt"] for m in drain(account, record_url)]
+    assert len(attempts) == 3  # the first attempt and two retries, all with the invocation's request id
+    assert set(attempts) == {response["ResponseMetadata"]["RequestId"]}
     (failure,) = [json.loads(m["Body"]) for m in drain(account, failure_url)]
+    assert failure["requestContext"]["requestId"] == attempts[0]
     payloads = ("requestPayload", "responsePayload")  # the caller's data, not the envelope
     assert shape({k: v for k, v in failure.items() if k not in payloads}) == shape(
         {k: v for k, v in golden("async_destination.json").items() if k not in payloads})
@@ -102,8 +105,24 @@ def test_sns_subscription_invokes_lambda_asynchronously(account: CloudAccount, d
                 Environment={"Variables": {"RECORD_URL": record_url}})
     sns = account.client("sns")
     topic = sns.create_topic(Name="notes")["TopicArn"]
-    sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=fn["FunctionArn"])
-    sns.publish(TopicArn=topic, Message="hello")
+    subscription = sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=fn["FunctionArn"])["SubscriptionArn"]
+    published = sns.publish(TopicArn=topic, Message="hello",
+                            MessageAttributes={"kind": {"DataType": "String", "StringValue": "note"}})
+    sns.publish(TopicArn=topic, Message="again", Subject="re")
     account.settle()
-    (event,) = [json.loads(m["Body"]) for m in drain(account, record_url)]
-    assert event["Records"][0]["Sns"]["Message"] == "hello"
+    events = [json.loads(m["Body"]) for m in drain(account, record_url)]
+    first, second = sorted((e["Records"][0] for e in events), key=lambda r: r["Sns"]["Message"] != "hello")
+    assert first["EventSubscriptionArn"] == subscription and first["EventSource"] == "aws:sns"
+    note = first["Sns"]
+    assert note["Message"] == "hello" and note["MessageId"] == published["MessageId"]
+    assert note["TopicArn"] == topic and note["Subject"] is None and note["Type"] == "Notification"
+    assert note["MessageAttributes"] == {"kind": {"Type": "String", "Value": "note"}}
+    assert note["Timestamp"] > "2026" and note["SigningCertUrl"].startswith("https://sns.")
+    assert subscription in note["UnsubscribeUrl"]
+    assert second["Sns"]["Subject"] == "re" and second["Sns"]["MessageId"] != note["MessageId"]
+
+
+def test_a_synchronous_invoke_answers_with_the_handlers_request_id(account: CloudAccount, deploy: Any) -> None:
+    deploy("rid", "def handler(event, context):\n    return context.aws_request_id\n")
+    response = account.client("lambda").invoke(FunctionName="rid", Payload=b"{}")
+    assert json.loads(response["Payload"].read()) == response["ResponseMetadata"]["RequestId"]

@@ -23,19 +23,33 @@ def handler(event, context):
     return {
         "event": event,
         "request_id": context.aws_request_id,
+        "invoked_arn": context.invoked_function_arn,
         "remaining_ms": context.get_remaining_time_in_millis(),
         "env": {k: os.environ.get(k) for k in (
             "AWS_LAMBDA_FUNCTION_NAME", "_HANDLER", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_REGION",
             "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_ENDPOINT_URL",
             "AWS_ACCESS_KEY_ID", "AWS_LAMBDA_RUNTIME_API", "CUSTOM")},
         "pid": os.getpid(),
+        "names": sorted(os.environ),
     }
 """
+# What AWS's Python runtime sets (reserved and unreserved) and what the harness adds on purpose.
+AWS_VARIABLES = {"_HANDLER", "_X_AMZN_TRACE_ID", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV",
+                 "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+                 "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+                 "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                 "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ", "LANG", "PATH",
+                 "PYTHONPATH", "AWS_XRAY_CONTEXT_MISSING"}
+HARNESS_VARIABLES = {"AWS_ENDPOINT_URL", "AWS_ACCOUNT_ID_ENDPOINT_MODE", "PYTHONUNBUFFERED",
+                     "PYTHONDONTWRITEBYTECODE", "LC_CTYPE"}  # LC_CTYPE: Python's own locale coercion
+LOCALSTACK_VARIABLES = {"LOCALSTACK_HOSTNAME", "EDGE_PORT", "LOCALSTACK_RUNTIME_ID", "LOCALSTACK_RUNTIME_ENDPOINT",
+                        "LOCALSTACK_FUNCTION_ACCOUNT_ID"}  # what LocalStack's own Lambda containers carry
 
 
 def test_invoke_runs_the_real_handler_with_lambda_environment(account: CloudAccount, deploy: Any) -> None:
-    deploy("echo", ECHO, MemorySize=256, Timeout=7, Environment={"Variables": {"CUSTOM": "yes"}})
+    function = deploy("echo", ECHO, MemorySize=256, Timeout=7, Environment={"Variables": {"CUSTOM": "yes"}})
     out = account.invoke("echo", {"hello": "world"})
+    assert out["Payload"]["invoked_arn"] == function["FunctionArn"]  # unqualified, as the caller named it
     assert out["StatusCode"] == 200 and out["FunctionError"] is None
     payload = out["Payload"]
     assert payload["event"] == {"hello": "world"}
@@ -49,6 +63,7 @@ def test_invoke_runs_the_real_handler_with_lambda_environment(account: CloudAcco
     assert env["CUSTOM"] == "yes"
     assert env["AWS_ACCESS_KEY_ID"] not in ("testing", None)  # STS-assumed, not the harness's keys
     assert 6000 < payload["remaining_ms"] <= 7000
+    assert set(payload["names"]) - AWS_VARIABLES - HARNESS_VARIABLES - LOCALSTACK_VARIABLES == {"CUSTOM"}  # no host one
 
 
 def test_warm_environment_is_reused_and_cold_start_reports_init(account: CloudAccount, deploy: Any) -> None:

@@ -28,11 +28,13 @@ def test_reserved_variables_win_over_the_functions_own() -> None:
         credentials=Credentials("AK", "SK", "TOKEN"), task_root="/code", layer_paths=("/opt/python",),
         log_stream="2026/01/01/[$LATEST]x", base={"PATH": "/bin"},
     )
+    assert "HOME" not in env and "AWS_LAMBDA_FUNCTION_TIMEOUT" not in env  # AWS sets neither
+    assert env["LAMBDA_RUNTIME_DIR"] == "/var/runtime" and env["LANG"] == "en_US.UTF-8"
+    assert env["AWS_ACCESS_KEY"] == env["AWS_ACCESS_KEY_ID"] == "AK"
     assert env["AWS_REGION"] == "eu-west-1"
     assert env["TABLE"] == "jobs"
     assert env["PATH"] == "/bin"
     assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
-    assert env["AWS_LAMBDA_FUNCTION_TIMEOUT"] == "9"
     assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == "/aws/lambda/fn"
     assert env["AWS_LAMBDA_RUNTIME_API"] == "127.0.0.1:9001"
     assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5000"

@@ -11,6 +11,7 @@ import json
 import os
 from decimal import Decimal
 from typing import Any
+from urllib.parse import unquote_plus
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -76,7 +77,7 @@ def process_document(document: dict[str, Any]) -> dict[str, Any]:
 def record_handler(record: SQSRecord) -> dict[str, Any]:
     event = json.loads(record.body)
     detail = event["detail"]
-    key = detail["object"]["key"]
+    key = unquote_plus(detail["object"]["key"])  # S3 form-encodes keys in its events ("a b" -> "a+b")
     try:
         job_id = keys.parse_document_key(key)[2]
     except ValueError:

@@ -159,6 +159,8 @@ class HarnessRuntimeExecutor(RuntimeExecutor):  # type: ignore[misc]
         request = InvocationRequest(
             request_id=payload["invoke-id"], payload=str(payload.get("payload") or "").encode(),
             trace_id=payload.get("trace-id", ""),
+            # LocalStack's own name for the function is qualified (:$LATEST); the caller's is what AWS passes
+            invoked_arn=str(payload.get("invoked-function-arn") or ""),
         )
         spec = self._spec
         assert spec is not None, "invoke() before start()"
