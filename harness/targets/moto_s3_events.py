@@ -26,38 +26,20 @@ And events EventBridge delivers to an SQS target lacked ``account``.
 from __future__ import annotations
 
 import copy
-import itertools
 import secrets
-import string
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote_plus
+
+from harness.targets.s3_event_fields import encode_key, request_id, sequencer
 
 Patch = Callable[[Any, str, Any], None]
 
-_SEQUENCE = itertools.count(time.time_ns())  # increasing: the sequencers of one key order its events
 _LOCAL = threading.local()  # active: a PutObjectTagging request is handled; context: the event being sent
 _REASONS = {"Put": "PutObject", "Post": "POST Object", "Copy": "CopyObject",
             "CompleteMultipartUpload": "CompleteMultipartUpload"}
-
-
-def encode_key(key: str) -> str:
-    """An object key as S3 writes it into event notifications: form-encoded (space ``+``, ``+``
-    ``%2B``), ``/`` and ``:`` kept (pure)."""
-    return quote_plus(key, safe="/:")
-
-
-def sequencer() -> str:
-    """18 upper-case hex digits, increasing from one call to the next."""
-    return f"{next(_SEQUENCE):018X}"
-
-
-def request_id() -> str:
-    """An S3 request id: 16 upper-case letters and digits."""
-    return "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(16))
 
 
 def _name(event_name: Any) -> str:

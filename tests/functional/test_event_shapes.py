@@ -12,7 +12,7 @@ import pytest
 
 from harness.cloud import CloudAccount
 
-pytestmark = pytest.mark.targets("moto", reason="corrects what moto's S3 sends; LocalStack has its own")
+MOTO_ONLY = pytest.mark.targets("moto", reason="corrects what moto sends; LocalStack's own behaviour differs")
 KEY = "dir/a b+c:d.txt"
 
 
@@ -59,6 +59,7 @@ def test_object_created_events_are_shaped_as_aws_sends_them(account: CloudAccoun
     assert first["object"]["sequencer"] < second["object"]["sequencer"]
 
 
+@MOTO_ONLY
 def test_tags_copies_deletes_and_versions_raise_what_aws_raises(account: CloudAccount, make_queue: Any) -> None:
     bucket, url = _eventbridge_bucket(account, make_queue, "lifecycle")
     s3 = account.client("s3")
@@ -75,6 +76,7 @@ def test_tags_copies_deletes_and_versions_raise_what_aws_raises(account: CloudAc
     assert events[3]["detail"]["deletion-type"] == "Delete Marker Created"
 
 
+@MOTO_ONLY
 def test_only_enabled_rules_of_the_default_bus_receive_s3_events(account: CloudAccount, make_queue: Any) -> None:
     other_bucket, other_bus = _eventbridge_bucket(account, make_queue, "custombus", bus="custom")
     off_bucket, off = _eventbridge_bucket(account, make_queue, "disabled", state="DISABLED")
@@ -85,6 +87,7 @@ def test_only_enabled_rules_of_the_default_bus_receive_s3_events(account: CloudA
     assert _bodies(sqs, other_bus, 1) == [] and _bodies(sqs, off, 1) == []
 
 
+@MOTO_ONLY
 def test_a_targets_input_transformer_applies_to_s3_events(account: CloudAccount, make_queue: Any) -> None:
     transformer = {"InputPathsMap": {"key": "$.detail.object.key"}, "InputTemplate": '{"uploaded": <key>}'}
     bucket, url = _eventbridge_bucket(account, make_queue, "transformed", InputTransformer=transformer)
@@ -92,6 +95,7 @@ def test_a_targets_input_transformer_applies_to_s3_events(account: CloudAccount,
     assert _bodies(account.client("sqs"), url, 1) == [{"uploaded": "in/x+y.txt"}]
 
 
+@MOTO_ONLY
 def test_events_put_on_the_bus_reach_a_queue_with_their_account(account: CloudAccount, make_queue: Any) -> None:
     url, arn = make_queue("put-events")
     events = account.client("events")
@@ -102,6 +106,7 @@ def test_events_put_on_the_bus_reach_a_queue_with_their_account(account: CloudAc
     assert event["account"] == account.account_id and "ingestion-time" not in event
 
 
+@MOTO_ONLY
 def test_classic_notifications_carry_the_records_fields_aws_sends(account: CloudAccount, make_queue: Any) -> None:
     s3 = account.client("s3")
     bucket = f"classic-{account.account_id}"
@@ -119,6 +124,7 @@ def test_classic_notifications_carry_the_records_fields_aws_sends(account: Cloud
     assert len(record["responseElements"]["x-amz-request-id"]) == 16
 
 
+@MOTO_ONLY
 def test_dynamodb_stream_records_and_labels_are_shaped_as_aws_writes_them(account: CloudAccount) -> None:
     import re
 

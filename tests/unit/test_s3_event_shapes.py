@@ -7,7 +7,8 @@ from urllib.parse import unquote_plus
 
 import pytest
 
-from harness.targets.moto_s3_events import encode_key, eventbridge_detail
+from harness.targets.moto_s3_events import eventbridge_detail
+from harness.targets.s3_event_fields import encode_key
 
 
 @pytest.mark.parametrize(("key", "encoded"), [

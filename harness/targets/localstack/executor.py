@@ -93,7 +93,10 @@ def spec_of(version: FunctionVersion, env_vars: dict[str, str]) -> FunctionSpec:
         handler=config.handler or "", runtime=str(config.runtime or ""),
         code_sha256=getattr(config.code, "code_sha256", "") or "", role_arn=config.role,
         region=version.id.region, account_id=version.id.account, memory_mb=int(config.memory_size),
-        timeout_s=float(config.timeout), environment=env_vars, version=version.id.qualifier,
+        timeout_s=float(config.timeout), version=version.id.qualifier,
+        # LocalStack adds a variable AWS never sets (its init reads it; the harness's runtime does not)
+        environment={k: v for k, v in env_vars.items() if k != "AWS_LAMBDA_FUNCTION_TIMEOUT"
+                     or k in (config.environment or {})},
         tracing_mode=str(config.tracing_config_mode or "PassThrough"),
     )
 

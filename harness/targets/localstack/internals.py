@@ -114,6 +114,15 @@ def _esm_create() -> None:
     assert "self.esm_workers = {}" in inspect.getsource(provider)
 
 
+def _s3_notifications() -> None:
+    notifications = importlib.import_module("localstack.services.s3.notifications")
+    context = notifications.S3EventNotificationContext
+    assert {"key_name", "caller", "bucket_account_id"} <= set(context.__dataclass_fields__)
+    assert "key_name=quote(s3_object.key)" in inspect.getsource(context.from_request_context)
+    for owner in (notifications.BaseNotifier, notifications.EventBridgeNotifier):
+        assert list(inspect.signature(owner._get_event_payload).parameters) == ["ctx", "config_id"]
+
+
 def _fixes_registered() -> None:
     manager = _attr("localstack.runtime.hooks", "on_infra_start").manager
     assert manager.exists("harness_fidelity"), "the harness's fidelity fixes are not visible to plux"
@@ -138,6 +147,7 @@ CHECKS: dict[str, Check] = {
         _cloudformation_describe,
     "LambdaProvider.create_event_source_mapping_v2 and its validation (patches.atomic_event_source_mapping_create)":
         _esm_create,
+    "S3 notification context and payload builders (patches.s3_event_shapes)": _s3_notifications,
     "harness fidelity fixes seen by plux (localstack.hooks.on_infra_start)": _fixes_registered,
 }
 

@@ -67,9 +67,62 @@ def atomic_event_source_mapping_create() -> None:
     LambdaProvider.create_event_source_mapping_v2 = create
 
 
+def s3_event_shapes() -> None:
+    """S3 event notifications carry keys, sequencers and requesters as AWS's do.
+
+    LocalStack encodes a key with ``quote`` (``a b+c`` -> ``a%20b%2Bc``; AWS: ``a+b%2Bc``), gives
+    every event the same ``sequencer`` (AWS: increasing, they order a key's events), a constant
+    ``requester`` / ``principalId`` (AWS: the caller's account) and its own request ids (AWS: 16
+    upper-case characters). One sequencer and request id per event, shared by its destinations.
+    """
+    import json
+    from urllib.parse import unquote
+
+    from localstack.services.s3 import notifications
+
+    from harness.targets.s3_event_fields import encode_key, request_id, sequencer
+
+    context_class = notifications.S3EventNotificationContext
+    original_context = context_class.from_request_context.__func__
+    original_classic = notifications.BaseNotifier._get_event_payload
+    original_eventbridge = notifications.EventBridgeNotifier._get_event_payload
+
+    def from_request_context(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        ctx = original_context(cls, *args, **kwargs)
+        ctx.key_name = encode_key(unquote(ctx.key_name))
+        ctx.harness_sequencer, ctx.harness_request_id = sequencer(), request_id()
+        return ctx
+
+    def classic(ctx: Any, config_id: Any) -> Any:
+        payload = original_classic(ctx, config_id)
+        for record in payload.get("Records", []):
+            obj = record["s3"]["object"]
+            if "sequencer" in obj:
+                obj["sequencer"] = getattr(ctx, "harness_sequencer", obj["sequencer"])
+            record["userIdentity"] = {"principalId": f"AWS:{ctx.caller}"}
+            record["responseElements"]["x-amz-request-id"] = getattr(ctx, "harness_request_id", request_id())
+            record["s3"]["bucket"]["ownerIdentity"] = {"principalId": ctx.bucket_account_id}
+        return payload
+
+    def eventbridge(ctx: Any, config_id: Any = None) -> Any:
+        entry = original_eventbridge(ctx, config_id)
+        detail = json.loads(entry["Detail"])
+        if "sequencer" in detail.get("object", {}):
+            detail["object"]["sequencer"] = getattr(ctx, "harness_sequencer", detail["object"]["sequencer"])
+        detail["requester"] = ctx.caller
+        detail["request-id"] = getattr(ctx, "harness_request_id", detail["request-id"])
+        entry["Detail"] = json.dumps(detail)
+        return entry
+
+    context_class.from_request_context = classmethod(from_request_context)
+    notifications.BaseNotifier._get_event_payload = staticmethod(classic)
+    notifications.EventBridgeNotifier._get_event_payload = staticmethod(eventbridge)
+
+
 FIXES: dict[str, Callable[[], None]] = {
     "DescribeStacks output descriptions": output_descriptions,
     "CreateEventSourceMapping is atomic": atomic_event_source_mapping_create,
+    "S3 event keys, sequencers and requesters": s3_event_shapes,
 }
 
 
