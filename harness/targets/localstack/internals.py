@@ -123,6 +123,13 @@ def _s3_notifications() -> None:
         assert list(inspect.signature(owner._get_event_payload).parameters) == ["ctx", "config_id"]
 
 
+def _events_rules() -> None:
+    provider = _attr("localstack.services.events.provider", "EventsProvider")
+    assert list(inspect.signature(provider._process_rules_async).parameters) == ["self", "params"]
+    assert 'rules = params["rules"]' in inspect.getsource(provider._process_rules_async)
+    assert "DISABLED" in str(_attr("localstack.aws.api.events", "RuleState").DISABLED)
+
+
 def _fixes_registered() -> None:
     manager = _attr("localstack.runtime.hooks", "on_infra_start").manager
     assert manager.exists("harness_fidelity"), "the harness's fidelity fixes are not visible to plux"
@@ -148,6 +155,7 @@ CHECKS: dict[str, Check] = {
     "LambdaProvider.create_event_source_mapping_v2 and its validation (patches.atomic_event_source_mapping_create)":
         _esm_create,
     "S3 notification context and payload builders (patches.s3_event_shapes)": _s3_notifications,
+    "EventsProvider._process_rules_async and RuleState (patches.disabled_rules_receive_nothing)": _events_rules,
     "harness fidelity fixes seen by plux (localstack.hooks.on_infra_start)": _fixes_registered,
 }
 

@@ -119,10 +119,25 @@ def s3_event_shapes() -> None:
     notifications.EventBridgeNotifier._get_event_payload = staticmethod(eventbridge)
 
 
+def disabled_rules_receive_nothing() -> None:
+    """A rule whose state is ``DISABLED`` matches no event, as on AWS (LocalStack ignored the state
+    and delivered to its targets)."""
+    from localstack.services.events.provider import EventsProvider
+
+    original = EventsProvider._process_rules_async
+
+    def process_rules_async(self: Any, params: dict[str, Any]) -> None:
+        rules = [rule for rule in params["rules"] if str(getattr(rule, "state", "")) != "DISABLED"]
+        original(self, {**params, "rules": rules})
+
+    EventsProvider._process_rules_async = process_rules_async
+
+
 FIXES: dict[str, Callable[[], None]] = {
     "DescribeStacks output descriptions": output_descriptions,
     "CreateEventSourceMapping is atomic": atomic_event_source_mapping_create,
     "S3 event keys, sequencers and requesters": s3_event_shapes,
+    "disabled rules receive nothing": disabled_rules_receive_nothing,
 }
 
 
