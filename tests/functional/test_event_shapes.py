@@ -1,6 +1,7 @@
-"""Events on the moto target as AWS shapes them: S3 to EventBridge (shape, unique ids, increasing
-sequencers, the default bus only, enabled rules only, input transformers, no "Object Tags Added"
-for a plain upload), classic S3 notifications to SQS, events put on a bus, DynamoDB stream records."""
+"""Events on every local target as AWS shapes them (moto and LocalStack corrected where they differ):
+S3 to EventBridge (shape, unique ids, increasing sequencers, the default bus only, enabled rules
+only, input transformers, no "Object Tags Added" for a plain upload), classic S3 notifications to
+SQS, events put on a bus, DynamoDB stream records."""
 
 from __future__ import annotations
 
@@ -8,11 +9,8 @@ import hashlib
 import json
 from typing import Any
 
-import pytest
-
 from harness.cloud import CloudAccount
 
-MOTO_ONLY = pytest.mark.targets("moto", reason="corrects what moto sends; LocalStack's own behaviour differs")
 KEY = "dir/a b+c:d.txt"
 
 
@@ -60,7 +58,6 @@ def test_object_created_events_are_shaped_as_aws_sends_them(account: CloudAccoun
     assert first["object"]["sequencer"] < second["object"]["sequencer"]  # they order a key's events
 
 
-@MOTO_ONLY
 def test_tags_copies_deletes_and_versions_raise_what_aws_raises(account: CloudAccount, make_queue: Any) -> None:
     bucket, url = _eventbridge_bucket(account, make_queue, "lifecycle")
     s3 = account.client("s3")
@@ -77,7 +74,6 @@ def test_tags_copies_deletes_and_versions_raise_what_aws_raises(account: CloudAc
     assert kinds[("Object Deleted", "DeleteObject")]["deletion-type"] == "Delete Marker Created"
 
 
-@MOTO_ONLY
 def test_only_enabled_rules_of_the_default_bus_receive_s3_events(account: CloudAccount, make_queue: Any) -> None:
     other_bucket, other_bus = _eventbridge_bucket(account, make_queue, "custombus", bus="custom")
     off_bucket, off = _eventbridge_bucket(account, make_queue, "disabled", state="DISABLED")
@@ -88,7 +84,6 @@ def test_only_enabled_rules_of_the_default_bus_receive_s3_events(account: CloudA
     assert _bodies(sqs, other_bus, 1) == [] and _bodies(sqs, off, 1) == []
 
 
-@MOTO_ONLY
 def test_a_targets_input_transformer_applies_to_s3_events(account: CloudAccount, make_queue: Any) -> None:
     transformer = {"InputPathsMap": {"key": "$.detail.object.key"}, "InputTemplate": '{"uploaded": <key>}'}
     bucket, url = _eventbridge_bucket(account, make_queue, "transformed", InputTransformer=transformer)
@@ -96,7 +91,6 @@ def test_a_targets_input_transformer_applies_to_s3_events(account: CloudAccount,
     assert _bodies(account.client("sqs"), url, 1) == [{"uploaded": "in/x+y.txt"}]
 
 
-@MOTO_ONLY
 def test_events_put_on_the_bus_reach_a_queue_with_their_account(account: CloudAccount, make_queue: Any) -> None:
     url, arn = make_queue("put-events")
     events = account.client("events")
@@ -107,7 +101,6 @@ def test_events_put_on_the_bus_reach_a_queue_with_their_account(account: CloudAc
     assert event["account"] == account.account_id and "ingestion-time" not in event
 
 
-@MOTO_ONLY
 def test_classic_notifications_carry_the_records_fields_aws_sends(account: CloudAccount, make_queue: Any) -> None:
     s3 = account.client("s3")
     bucket = f"classic-{account.account_id}"
@@ -125,7 +118,6 @@ def test_classic_notifications_carry_the_records_fields_aws_sends(account: Cloud
     assert len(record["responseElements"]["x-amz-request-id"]) == 16
 
 
-@MOTO_ONLY
 def test_dynamodb_stream_records_and_labels_are_shaped_as_aws_writes_them(account: CloudAccount) -> None:
     import re
 
