@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
+from harness.targets.moto_event_patterns import fix_event_patterns
 from harness.targets.moto_policy_fix import install_condition_fix
 from harness.targets.moto_s3_events import fix_s3_events
 from harness.targets.moto_sns_events import fix_sns_lambda_events
@@ -341,6 +342,7 @@ FIXES: dict[str, Callable[[Patch], None]] = {
     "request ids set by a handler": fix_response_request_id,
     "SNS -> Lambda events": fix_sns_lambda_events,
     "PUT bodies kept whatever their content type": fix_put_bodies,
+    "TestEventPattern and PutRule pattern validation": fix_event_patterns,
 }
 
 

@@ -152,6 +152,11 @@ CHECKS: dict[str, Check] = {
     "DomainDispatcherApplication._get_body": _signature("moto.moto_server.werkzeug_app",
                                                         "DomainDispatcherApplication", "_get_body",
                                                         ["self", "environ"]),
+    "EventsHandler.test_event_pattern": _signature("moto.events.responses", "EventsHandler", "test_event_pattern",
+                                                   ["self"]),
+    "EventsBackend.put_rule": _signature("moto.events.models", "EventsBackend", "put_rule", [
+        "self", "name", "description", "event_bus_arn", "event_pattern", "role_arn", "scheduled_expression",
+        "state", "managed_by", "tags"]),
     "BaseResponse._enrich_response": _signature("moto.core.responses", "BaseResponse", "_enrich_response",
                                                 ["headers", "body"]),
     "Table.set_stream_specification": _signature("moto.dynamodb.models.table", "Table", "set_stream_specification",

@@ -33,6 +33,74 @@ def parse_filter_criteria(criteria: Mapping[str, Any] | None) -> list[dict[str, 
     return patterns
 
 
+_OPERATORS = ("prefix", "suffix", "equals-ignore-case", "wildcard", "anything-but", "numeric", "exists", "cidr")
+_NUMERIC_OPS = ("<", "<=", ">", ">=", "=")
+
+
+def pattern_problem(pattern: Any, path: str = "") -> str | None:
+    """Why ``pattern`` is not a valid EventBridge pattern (None when it is), with the reason text
+    EventBridge gives where known, without the source position AWS appends (pure). Leaves must be
+    arrays of values or of operator objects."""
+    if not isinstance(pattern, Mapping):
+        return "Filter is not an object"
+    for key, rule in pattern.items():
+        where = f"{path}{key}"
+        if key == "$or":
+            if not isinstance(rule, list) or len(rule) < 2:
+                return "$or must be an array of at least two patterns"
+            for sub in rule:
+                if problem := pattern_problem(sub, path):
+                    return problem
+        elif isinstance(rule, Mapping):
+            if problem := pattern_problem(rule, f"{where}."):
+                return problem
+        elif isinstance(rule, list):
+            for value in rule:
+                if problem := _value_problem(value, where):
+                    return problem
+        else:
+            return f'"{where}" must be an object or an array'
+    return None
+
+
+def _value_problem(value: Any, where: str) -> str | None:
+    if not isinstance(value, Mapping):
+        if isinstance(value, list):
+            return f'Match value must be String, number, true, false, or null at "{where}"'
+        return None
+    if len(value) != 1:
+        return f'"{where}": an operator object has exactly one key'
+    (op, arg), = value.items()
+    if op not in _OPERATORS:
+        return f"Unrecognized match type {op}"
+    if op in ("prefix", "suffix"):
+        if isinstance(arg, Mapping) and set(arg) == {"equals-ignore-case"} and isinstance(arg["equals-ignore-case"], str):
+            return None
+        return None if isinstance(arg, str) else f"{op} match pattern must be a string"
+    if op in ("equals-ignore-case", "wildcard", "cidr"):
+        return None if isinstance(arg, str) else f"{op} match pattern must be a string"
+    if op == "exists":
+        return None if isinstance(arg, bool) else "exists match pattern must be either true or false."
+    if op == "numeric":
+        if not isinstance(arg, list) or not arg or len(arg) % 2 or len(arg) > 4:
+            return "Value of numeric must be an array of one or two comparisons"
+        for operator, bound in zip(arg[::2], arg[1::2], strict=True):
+            if operator not in _NUMERIC_OPS:
+                return f"Unrecognized numeric range operator: {operator}"
+            if isinstance(bound, bool) or not isinstance(bound, (int, float)):
+                return f"Value of {operator} must be numeric"
+        return None
+    # anything-but: a value, a list of strings or of numbers, or one prefix/suffix/wildcard/equals-ignore-case
+    if isinstance(arg, Mapping):
+        (inner, inner_arg), = arg.items() if len(arg) == 1 else ((None, None),)
+        if inner not in ("prefix", "suffix", "wildcard", "equals-ignore-case"):
+            return "Unsupported anything-but pattern"
+        return None if isinstance(inner_arg, (str, list)) else f"{inner} match pattern must be a string"
+    if isinstance(arg, list) and len({type(v) for v in arg if not isinstance(v, bool)}) > 1:
+        return "Inside anything but list, start|null|boolean is not supported."
+    return None
+
+
 def passes_filters(patterns: Sequence[Mapping[str, Any]], record: Mapping[str, Any]) -> bool:
     """True when there are no patterns or any pattern matches the record."""
     return not patterns or any(matches(p, record) for p in patterns)

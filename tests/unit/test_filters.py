@@ -49,3 +49,23 @@ def test_filter_criteria_parse_and_errors() -> None:
         parse_filter_criteria({"Filters": [{"Pattern": "{nope"}]})
     with pytest.raises(ConfigurationError, match="not supported"):
         matches({"k": [{"cidr": "10.0.0.0/8"}]}, {"k": "10.1.1.1"})
+
+
+@pytest.mark.parametrize(("pattern", "problem"), [
+    ({"source": ["aws.s3"], "detail": {"n": [{"numeric": [">=", 1, "<", 2]}]}}, None),
+    ({"detail": {"k": [{"anything-but": {"prefix": "tmp/"}}]}}, None),
+    ({"detail": {"k": [{"prefix": {"equals-ignore-case": "in/"}}]}}, None),
+    (["source"], "Filter is not an object"),
+    ({"source": "aws.s3"}, '"source" must be an object or an array'),
+    ({"detail": {"k": "v"}}, '"detail.k" must be an object or an array'),
+    ({"detail": {"k": [{"begins-with": "x"}]}}, "Unrecognized match type begins-with"),
+    ({"detail": {"k": [{"prefix": 1}]}}, "prefix match pattern must be a string"),
+    ({"detail": {"k": [{"exists": "yes"}]}}, "exists match pattern must be either true or false."),
+    ({"detail": {"n": [{"numeric": [">", "a"]}]}}, "Value of > must be numeric"),
+    ({"detail": {"n": [{"numeric": ["~", 1]}]}}, "Unrecognized numeric range operator: ~"),
+    ({"detail": {"k": [["nested"]]}}, 'Match value must be String, number, true, false, or null at "detail.k"'),
+])
+def test_pattern_problems_are_named_as_eventbridge_names_them(pattern: object, problem: str | None) -> None:
+    from harness.wiring.filters import pattern_problem
+
+    assert pattern_problem(pattern) == problem

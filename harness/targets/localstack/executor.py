@@ -43,6 +43,7 @@ from harness.lambda_runtime.spec import (
     build_environment,
     layer_python_paths,
 )
+from harness.targets.localstack.records import corrected_payload
 
 LOG = logging.getLogger(__name__)
 _LOCALSTACK_VARIABLES = ("LOCALSTACK_HOSTNAME", "EDGE_PORT", "LOCALSTACK_RUNTIME_ID",
@@ -160,7 +161,7 @@ class HarnessRuntimeExecutor(RuntimeExecutor):  # type: ignore[misc]
     # -- invocations -------------------------------------------------------------------------------
     def invoke(self, payload: dict[str, str]) -> LsResult:
         request = InvocationRequest(
-            request_id=payload["invoke-id"], payload=str(payload.get("payload") or "").encode(),
+            request_id=payload["invoke-id"], payload=corrected_payload(str(payload.get("payload") or "").encode()),
             trace_id=payload.get("trace-id", ""),
             # LocalStack's own name for the function is qualified (:$LATEST); the caller's is what AWS passes
             invoked_arn=str(payload.get("invoked-function-arn") or ""),

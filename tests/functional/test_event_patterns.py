@@ -1,0 +1,47 @@
+"""EventBridge patterns as AWS checks them: TestEventPattern answers, PutRule refuses what AWS refuses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from harness.cloud import CloudAccount
+
+EVENT = {"id": "1", "account": "111122223333", "source": "aws.s3", "time": "2026-12-01T00:00:00Z",
+         "region": "us-east-1", "resources": [], "detail-type": "Object Created",
+         "detail": {"object": {"key": "incoming/a.txt", "size": 300}, "reason": "PutObject"}}
+
+
+@pytest.mark.parametrize(("pattern", "result"), [
+    ({"source": ["aws.s3"]}, True),
+    ({"source": ["aws.ec2"]}, False),
+    ({"detail": {"object": {"key": [{"prefix": "incoming/"}]}}}, True),
+    ({"detail": {"object": {"size": [{"numeric": [">", 100, "<=", 300]}]}}}, True),
+    ({"detail": {"reason": [{"anything-but": ["PutObject", "CopyObject"]}]}}, False),
+    ({"detail": {"version-id": [{"exists": False}]}}, True),
+    ({"$or": [{"source": ["x"]}, {"detail-type": ["Object Created"]}]}, True),
+])
+def test_test_event_pattern_answers_whether_the_event_matches(account: CloudAccount, pattern: dict[str, Any],
+                                                              result: bool) -> None:
+    answer = account.client("events").test_event_pattern(EventPattern=json.dumps(pattern), Event=json.dumps(EVENT))
+    assert answer["Result"] is result
+
+
+@pytest.mark.parametrize("pattern", [
+    {"source": "aws.s3"},                                          # a leaf that is not an array
+    {"detail": {"size": [{"numeric": [">", "one hundred"]}]}},     # a non-numeric bound
+    {"detail": {"key": [{"begins-with": "in"}]}},                  # an operator that does not exist
+    {"detail": {"key": [{"prefix": 1}]}},                          # a prefix that is not a string
+])
+def test_put_rule_refuses_a_pattern_aws_refuses(account: CloudAccount, pattern: dict[str, Any]) -> None:
+    events = account.client("events")
+    with pytest.raises(ClientError) as refused:
+        events.put_rule(Name="bad", EventPattern=json.dumps(pattern))
+    assert refused.value.response["Error"]["Code"] == "InvalidEventPatternException"
+    with pytest.raises(ClientError) as tested:
+        events.test_event_pattern(EventPattern=json.dumps(pattern), Event=json.dumps(EVENT))
+    assert tested.value.response["Error"]["Code"] == "InvalidEventPatternException"
+    assert "bad" not in [r["Name"] for r in events.list_rules()["Rules"]]
