@@ -11,7 +11,6 @@ import pytest
 
 from harness.cloud import CloudAccount
 
-pytestmark = pytest.mark.targets("moto", reason="corrects moto's S3 body parsing; AWS and LocalStack keep bytes")
 TEXT = b"vendor: ACME Ltd\ndate: 2026-01-02\ntotal: 12.00\n"
 BINARY = bytes(range(256)) * 64 + os.urandom(4096)
 

@@ -56,8 +56,6 @@ def test_partial_batch_failure_redelivers_only_failed_items_then_dlq(
     assert attrs["ApproximateNumberOfMessagesNotVisible"] == "0"
 
 
-@pytest.mark.targets("moto", reason="LocalStack 2026.3.0 leaves stringListValues and binaryListValues out of "
-                                     "an SQS event's messageAttributes (AWS sends them, empty)")
 def test_event_has_aws_shape(account: CloudAccount, deploy: Any, make_queue: Any) -> None:
     record_url, _ = make_queue("record")
     url, arn = make_queue("shaped")

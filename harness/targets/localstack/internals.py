@@ -128,6 +128,11 @@ def _events_rules() -> None:
     assert list(inspect.signature(provider._process_rules_async).parameters) == ["self", "params"]
     assert 'rules = params["rules"]' in inspect.getsource(provider._process_rules_async)
     assert "DISABLED" in str(_attr("localstack.aws.api.events", "RuleState").DISABLED)
+    assert list(inspect.signature(provider.put_rule).parameters)[:5] == [
+        "self", "context", "name", "schedule_expression", "event_pattern"]
+    assert list(inspect.signature(provider.test_event_pattern).parameters)[:4] == [
+        "self", "context", "event_pattern", "event"]
+    _attr("localstack.aws.api.events", "InvalidEventPatternException")
 
 
 def _fixes_registered() -> None:
@@ -155,7 +160,8 @@ CHECKS: dict[str, Check] = {
     "LambdaProvider.create_event_source_mapping_v2 and its validation (patches.atomic_event_source_mapping_create)":
         _esm_create,
     "S3 notification context and payload builders (patches.s3_event_shapes)": _s3_notifications,
-    "EventsProvider._process_rules_async and RuleState (patches.disabled_rules_receive_nothing)": _events_rules,
+    "EventsProvider rules, put_rule, test_event_pattern (patches.disabled_rules_receive_nothing, "
+    "event_pattern_validation)": _events_rules,
     "harness fidelity fixes seen by plux (localstack.hooks.on_infra_start)": _fixes_registered,
 }
 

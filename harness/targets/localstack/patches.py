@@ -133,11 +133,49 @@ def disabled_rules_receive_nothing() -> None:
     EventsProvider._process_rules_async = process_rules_async
 
 
+def event_pattern_validation() -> None:
+    """``PutRule`` and ``TestEventPattern`` refuse patterns AWS refuses (``InvalidEventPatternException``
+    with the reason), through the harness's pattern validation, as on the moto target (LocalStack
+    accepted a leaf that is not an array, unknown operators, non-numeric bounds, ...)."""
+    import json
+
+    from localstack.aws.api.events import InvalidEventPatternException
+    from localstack.services.events.provider import EventsProvider
+
+    from harness.wiring.filters import pattern_problem
+
+    def check(pattern: Any) -> None:
+        if not pattern:
+            return
+        try:
+            parsed = json.loads(pattern) if isinstance(pattern, str) else pattern
+        except ValueError as exc:
+            raise InvalidEventPatternException(f"Event pattern is not valid. Reason: Filter is not valid JSON: {exc}") from exc
+        problem = pattern_problem(parsed)
+        if problem:
+            raise InvalidEventPatternException(f"Event pattern is not valid. Reason: {problem}")
+
+    original_put_rule = EventsProvider.put_rule
+    original_test = EventsProvider.test_event_pattern
+
+    def put_rule(self: Any, context: Any, name: Any, *args: Any, **kwargs: Any) -> Any:
+        check(kwargs.get("event_pattern") if "event_pattern" in kwargs else (args[1] if len(args) > 1 else None))
+        return original_put_rule(self, context, name, *args, **kwargs)
+
+    def test_event_pattern(self: Any, context: Any, event_pattern: Any, *args: Any, **kwargs: Any) -> Any:
+        check(event_pattern)
+        return original_test(self, context, event_pattern, *args, **kwargs)
+
+    EventsProvider.put_rule = put_rule
+    EventsProvider.test_event_pattern = test_event_pattern
+
+
 FIXES: dict[str, Callable[[], None]] = {
     "DescribeStacks output descriptions": output_descriptions,
     "CreateEventSourceMapping is atomic": atomic_event_source_mapping_create,
     "S3 event keys, sequencers and requesters": s3_event_shapes,
     "disabled rules receive nothing": disabled_rules_receive_nothing,
+    "event patterns validated": event_pattern_validation,
 }
 
 
