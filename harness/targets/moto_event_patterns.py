@@ -1,9 +1,10 @@
 """EventBridge patterns on moto checked as AWS checks them; installed with the other fixes (``FIXES``).
 
-moto answered ``TestEventPattern`` with an empty HTTP 200 (no ``Result``) and accepted any JSON as
-a rule's ``EventPattern`` (``{"source": "aws.s3"}``, unknown operators, a non-numeric bound), which
-AWS refuses with ``InvalidEventPatternException``. Both now use the harness's pattern matcher and
-validation (``harness.wiring.filters``), the same the event source mappings' filters use.
+moto answered ``TestEventPattern`` with an empty HTTP 200 (no ``Result``), accepted patterns AWS
+refuses with ``InvalidEventPatternException`` (unknown operators, a non-numeric bound, ...), and its
+rule matcher disagreed with AWS (``exists`` on objects and empty arrays, arrays of objects, ``300``
+vs ``300.0``, dotted keys). Rules, ``TestEventPattern`` and ``PutRule`` now use the harness's pattern
+matcher and validation (``harness.wiring.filters``), the same the event source mappings' filters use.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ def parsed_pattern(text: Any) -> dict[str, Any]:
 
 
 def fix_event_patterns(patch: Patch) -> None:
-    """``TestEventPattern`` answers; ``PutRule`` refuses invalid patterns (see the module's doc)."""
+    """Rules match, ``TestEventPattern`` answers and ``PutRule`` validates as on AWS (see the module's doc)."""
     from moto.events.exceptions import ValidationException
-    from moto.events.models import EventsBackend
+    from moto.events.models import EventPattern, EventsBackend
     from moto.events.responses import EventsHandler
 
     def test_event_pattern(handler: Any) -> str:
@@ -57,5 +58,9 @@ def fix_event_patterns(patch: Patch) -> None:
             parsed_pattern(pattern)
         return original_put_rule(backend, name, *args, **kwargs)
 
+    def matches_event(event_pattern: Any, event: Any) -> bool:
+        return not event_pattern._pattern or matches(event_pattern._pattern, event)
+
     patch(EventsHandler, "test_event_pattern", test_event_pattern)
     patch(EventsBackend, "put_rule", put_rule)
+    patch(EventPattern, "matches_event", matches_event)

@@ -157,6 +157,8 @@ CHECKS: dict[str, Check] = {
     "EventsBackend.put_rule": _signature("moto.events.models", "EventsBackend", "put_rule", [
         "self", "name", "description", "event_bus_arn", "event_pattern", "role_arn", "scheduled_expression",
         "state", "managed_by", "tags"]),
+    "EventPattern.matches_event": _signature("moto.events.models", "EventPattern", "matches_event",
+                                             ["self", "event"]),
     "BaseResponse._enrich_response": _signature("moto.core.responses", "BaseResponse", "_enrich_response",
                                                 ["headers", "body"]),
     "Table.set_stream_specification": _signature("moto.dynamodb.models.table", "Table", "set_stream_specification",

@@ -31,6 +31,7 @@ from harness.targets.moto_cloudformation import install_cloudformation
 from harness.targets.moto_fixes import install_fixes
 from harness.wiring.async_invoke import REQUEST_ID_HEADER
 from harness.wiring.eventbridge import build_target_input
+from harness.wiring.filters import filter_criteria_problem
 
 LOG = logging.getLogger(__name__)
 _INSTALL_LOCK = threading.Lock()
@@ -192,10 +193,13 @@ class MotoSeams:
 
     # --- Event source mappings ------------------------------------------------------------------
     def _create_mapping(self, original: Any, backend: Any, spec: dict[str, Any]) -> Any:
+        from moto.awslambda.exceptions import InvalidParameterValueException
         from moto.dynamodb.models import dynamodb_backends
         from moto.kinesis.models import kinesis_backends
         from moto.sqs.models import sqs_backends
 
+        if filter_criteria_problem(spec.get("FilterCriteria")):  # AWS refuses it at creation (moto did not)
+            raise InvalidParameterValueException("Invalid filter pattern definition.")
         esm = original(backend, spec)
         account, region = backend.account_id, backend.region_name
         holders: list[Any] = list(sqs_backends[account][region].queues.values())

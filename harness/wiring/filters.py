@@ -5,8 +5,9 @@ Pure functions; see https://docs.aws.amazon.com/lambda/latest/dg/invocation-even
 
 from __future__ import annotations
 
-import fnmatch
+import ipaddress
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -55,6 +56,8 @@ def pattern_problem(pattern: Any, path: str = "") -> str | None:
             if problem := pattern_problem(rule, f"{where}."):
                 return problem
         elif isinstance(rule, list):
+            if not rule:
+                return "Empty arrays are not allowed"
             for value in rule:
                 if problem := _value_problem(value, where):
                     return problem
@@ -101,25 +104,61 @@ def _value_problem(value: Any, where: str) -> str | None:
     return None
 
 
+def filter_criteria_problem(criteria: Mapping[str, Any] | None) -> str | None:
+    """Why a mapping's ``FilterCriteria`` is invalid (None when it is valid) (pure)."""
+    for item in (criteria or {}).get("Filters") or []:
+        try:
+            pattern = json.loads(item["Pattern"])
+        except (KeyError, TypeError, ValueError) as exc:
+            return f"pattern {item!r} is not valid JSON: {exc}"
+        if problem := pattern_problem(pattern):
+            return problem
+    return None
+
+
 def passes_filters(patterns: Sequence[Mapping[str, Any]], record: Mapping[str, Any]) -> bool:
     """True when there are no patterns or any pattern matches the record."""
     return not patterns or any(matches(p, record) for p in patterns)
 
 
 def matches(pattern: Mapping[str, Any], event: Any) -> bool:
-    """True when ``event`` matches the EventBridge ``pattern``."""
+    """True when ``event`` matches the EventBridge ``pattern``, with EventBridge's semantics: the
+    event is flattened to leaf values by dotted path (``{"a": {"b": 1}}`` and ``{"a.b": 1}`` are the
+    same, arrays of objects match through every element), ``exists`` is about leaf values (an
+    object, an empty array or a missing parent does not exist), numbers equal by value."""
+    return _match(pattern, _leaves(event), "")
+
+
+def _leaves(event: Any) -> dict[str, list[Any]]:
+    """Every leaf value of ``event`` by dotted path; an array gives each of its elements (pure)."""
+    out: dict[str, list[Any]] = {}
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}" if path else str(key))
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, path)
+        else:
+            out.setdefault(path, []).append(value)
+
+    walk(event, "")
+    return out
+
+
+def _match(pattern: Mapping[str, Any], leaves: Mapping[str, list[Any]], prefix: str) -> bool:
     for key, rule in pattern.items():
         if key == "$or":
-            if not any(matches(p, event) for p in rule):
+            if not any(_match(sub, leaves, prefix) for sub in rule):
                 return False
             continue
-        present = isinstance(event, Mapping) and key in event
-        value = event.get(key) if present else None
+        path = f"{prefix}{key}"
         if isinstance(rule, Mapping):
-            if not (present and isinstance(value, Mapping) and matches(rule, value)):
+            if not _match(rule, leaves, f"{path}."):
                 return False
         elif isinstance(rule, list):
-            if not _matches_any(rule, value, present):
+            if not _matches_any(rule, leaves.get(path) or []):
                 return False
         else:
             raise ConfigurationError(
@@ -128,18 +167,28 @@ def matches(pattern: Mapping[str, Any], event: Any) -> bool:
     return True
 
 
-def _matches_any(rules: list[Any], value: Any, present: bool) -> bool:
-    values = value if isinstance(value, list) else [value]
+def _matches_any(rules: list[Any], values: list[Any]) -> bool:
     for rule in rules:
         if isinstance(rule, Mapping):
             if "exists" in rule:
-                if bool(rule["exists"]) == present:
+                if bool(rule["exists"]) == bool(values):
                     return True
-            elif present and any(_matches_operator(rule, v) for v in values):
+            elif any(_matches_operator(rule, v) for v in values):
                 return True
-        elif present and any(v == rule and type(v) is type(rule) for v in values):
+        elif any(_equal(v, rule) for v in values):
             return True
     return False
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _equal(value: Any, expected: Any) -> bool:
+    """Exact matching: numbers by value (300 is 300.0), everything else by value and type."""
+    if _is_number(value) and _is_number(expected):
+        return float(value) == float(expected)
+    return bool(value == expected and type(value) is type(expected))
 
 
 def _matches_operator(rule: Mapping[str, Any], value: Any) -> bool:
@@ -151,13 +200,38 @@ def _matches_operator(rule: Mapping[str, Any], value: Any) -> bool:
     if op == "equals-ignore-case":
         return isinstance(value, str) and value.lower() == str(arg).lower()
     if op == "wildcard":
-        return isinstance(value, str) and fnmatch.fnmatchcase(value, str(arg))
+        return isinstance(value, str) and _wildcard(str(arg)).fullmatch(value) is not None
     if op == "anything-but":
         return _anything_but(arg, value)
     if op == "numeric":
         return _numeric(arg, value)
+    if op == "cidr":
+        return _in_cidr(str(arg), value)
     raise ConfigurationError(f"filter operator {op!r} is not supported; use prefix, suffix, "
-                             "equals-ignore-case, wildcard, anything-but, numeric or exists")
+                             "equals-ignore-case, wildcard, anything-but, numeric, cidr or exists")
+
+
+def _wildcard(pattern: str) -> re.Pattern[str]:
+    """EventBridge's wildcard: ``*`` is any run of characters, ``\\*`` a literal star, nothing else special."""
+    parts, escaped = [], False
+    for char in pattern:
+        if escaped:
+            parts.append(re.escape(char))
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        else:
+            parts.append(".*" if char == "*" else re.escape(char))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def _in_cidr(network: str, value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        return ipaddress.ip_address(value) in ipaddress.ip_network(network, strict=False)
+    except ValueError:
+        return False
 
 
 def _text_op(arg: Any, value: Any, check: Any) -> bool:
@@ -168,9 +242,11 @@ def _text_op(arg: Any, value: Any, check: Any) -> bool:
 
 def _anything_but(arg: Any, value: Any) -> bool:
     if isinstance(arg, Mapping):
-        return not _matches_operator(arg, value)
+        (op, inner), = arg.items()
+        options = inner if isinstance(inner, list) else [inner]
+        return not any(_matches_operator({op: option}, value) for option in options)
     excluded = arg if isinstance(arg, list) else [arg]
-    return value not in excluded
+    return not any(_equal(value, item) for item in excluded)
 
 
 def _numeric(arg: list[Any], value: Any) -> bool:

@@ -23,6 +23,9 @@ EVENT = {"id": "1", "account": "111122223333", "source": "aws.s3", "time": "2026
     ({"detail": {"reason": [{"anything-but": ["PutObject", "CopyObject"]}]}}, False),
     ({"detail": {"version-id": [{"exists": False}]}}, True),
     ({"$or": [{"source": ["x"]}, {"detail-type": ["Object Created"]}]}, True),
+    ({"detail": {"object": [{"exists": True}]}}, False),             # exists is about leaf values
+    ({"detail.object.key": [{"prefix": "incoming/"}]}, True),        # a dotted key is a nested path
+    ({"detail": {"object": {"size": [300.0]}}}, True),               # numbers equal by value
 ])
 def test_test_event_pattern_answers_whether_the_event_matches(account: CloudAccount, pattern: dict[str, Any],
                                                               result: bool) -> None:
@@ -45,3 +48,18 @@ def test_put_rule_refuses_a_pattern_aws_refuses(account: CloudAccount, pattern: 
         events.test_event_pattern(EventPattern=json.dumps(pattern), Event=json.dumps(EVENT))
     assert tested.value.response["Error"]["Code"] == "InvalidEventPatternException"
     assert "bad" not in [r["Name"] for r in events.list_rules()["Rules"]]
+
+
+def test_a_mapping_with_an_invalid_filter_is_refused_at_creation(account: CloudAccount, deploy: Any,
+                                                                   make_queue: Any) -> None:
+    deploy("filtered", "def handler(event, context):\n    return None\n")
+    _, arn = make_queue("filtered")
+    lam = account.client("lambda")
+    with pytest.raises(ClientError) as refused:
+        lam.create_event_source_mapping(FunctionName="filtered", EventSourceArn=arn, FilterCriteria={
+            "Filters": [{"Pattern": json.dumps({"body": {"kind": "invoice"}})}]})  # a leaf must be an array
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert lam.list_event_source_mappings(FunctionName="filtered")["EventSourceMappings"] == []
+    created = lam.create_event_source_mapping(FunctionName="filtered", EventSourceArn=arn, FilterCriteria={
+        "Filters": [{"Pattern": json.dumps({"body": {"kind": ["invoice"]}})}]})
+    assert created["UUID"]

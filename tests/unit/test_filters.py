@@ -48,7 +48,43 @@ def test_filter_criteria_parse_and_errors() -> None:
     with pytest.raises(ConfigurationError, match="not valid JSON"):
         parse_filter_criteria({"Filters": [{"Pattern": "{nope"}]})
     with pytest.raises(ConfigurationError, match="not supported"):
-        matches({"k": [{"cidr": "10.0.0.0/8"}]}, {"k": "10.1.1.1"})
+        matches({"k": [{"begins-with": "10."}]}, {"k": "10.1.1.1"})
+
+
+AWS_EVENT = {"detail": {"c-count": {"a": 1}, "d-count": 0, "tags": [], "price": 300.0, "source-ip": "10.0.0.7",
+                        "items": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": 5}], "file": "a*b?.txt",
+                        "nested.dots": "x"}}
+
+
+@pytest.mark.parametrize(("pattern", "expected"), [
+    # exists is about leaf values: an object, an empty array or a missing parent does not exist
+    ({"detail": {"c-count": [{"exists": True}]}}, False),
+    ({"detail": {"c-count": [{"exists": False}]}}, True),
+    ({"detail": {"tags": [{"exists": True}]}}, False),
+    ({"detail": {"tags": [{"exists": False}]}}, True),
+    ({"detail": {"nope": {"deeper": [{"exists": False}]}}}, True),
+    ({"detail": {"d-count": [{"exists": True}]}}, True),
+    # numbers equal by value
+    ({"detail": {"price": [300]}}, True),
+    ({"detail": {"price": [{"anything-but": [300]}]}}, False),
+    # dotted keys and nested objects are the same path; arrays of objects match through each element
+    ({"detail.c-count.a": [1]}, True),
+    ({"detail": {"nested": {"dots": ["x"]}}}, True),
+    ({"detail": {"items": {"sku": ["B"], "qty": [{"numeric": [">", 4]}]}}}, True),
+    ({"detail": {"items": {"sku": ["C"]}}}, False),
+    # wildcard: only * is special, \* is a literal star
+    ({"detail": {"file": [{"wildcard": "a\\*b?.txt"}]}}, True),
+    ({"detail": {"file": [{"wildcard": "a?b*"}]}}, False),
+    ({"detail": {"file": [{"wildcard": "a*.txt"}]}}, True),
+    # cidr and anything-but with an operator list
+    ({"detail": {"source-ip": [{"cidr": "10.0.0.0/24"}]}}, True),
+    ({"detail": {"source-ip": [{"cidr": "10.0.1.0/24"}]}}, False),
+    ({"detail": {"file": [{"anything-but": {"prefix": ["b", "c"]}}]}}, True),
+    ({"detail": {"file": [{"anything-but": {"suffix": [".txt"]}}]}}, False),
+    ({"detail": {"$or": [{"price": [1]}, {"d-count": [0]}]}}, True),
+])
+def test_eventbridge_semantics(pattern: dict[str, object], expected: bool) -> None:
+    assert matches(pattern, AWS_EVENT) is expected
 
 
 @pytest.mark.parametrize(("pattern", "problem"), [
@@ -64,8 +100,19 @@ def test_filter_criteria_parse_and_errors() -> None:
     ({"detail": {"n": [{"numeric": [">", "a"]}]}}, "Value of > must be numeric"),
     ({"detail": {"n": [{"numeric": ["~", 1]}]}}, "Unrecognized numeric range operator: ~"),
     ({"detail": {"k": [["nested"]]}}, 'Match value must be String, number, true, false, or null at "detail.k"'),
+    ({"detail": {"k": []}}, "Empty arrays are not allowed"),
 ])
 def test_pattern_problems_are_named_as_eventbridge_names_them(pattern: object, problem: str | None) -> None:
     from harness.wiring.filters import pattern_problem
 
     assert pattern_problem(pattern) == problem
+
+
+def test_filter_criteria_problems() -> None:
+    from harness.wiring.filters import filter_criteria_problem
+
+    assert filter_criteria_problem(None) is None
+    assert filter_criteria_problem({"Filters": [{"Pattern": '{"body": {"k": ["v"]}}'}]}) is None
+    assert filter_criteria_problem({"Filters": [{"Pattern": '{"body": {"k": "v"}}'}]}) == (
+        '"body.k" must be an object or an array')
+    assert "not valid JSON" in str(filter_criteria_problem({"Filters": [{"Pattern": "{nope"}]}))
