@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from harness.wiring.filters import matches, pattern_problem
+from harness.wiring.filters import matches, parse_pattern
 
 Patch = Callable[[Any, str, Any], None]
 # The fields TestEventPattern requires of its event, as AWS answers "Parameter Event is not valid."
@@ -24,11 +24,7 @@ def parsed_pattern(text: Any) -> dict[str, Any]:
     """The pattern ``text`` names, or moto's ``InvalidEventPatternException`` with the reason."""
     from moto.events.exceptions import InvalidEventPatternException
 
-    try:
-        pattern = json.loads(text) if isinstance(text, str) else text
-    except ValueError as exc:
-        raise InvalidEventPatternException(f"Filter is not valid JSON: {exc}") from exc
-    problem = pattern_problem(pattern)
+    pattern, problem = parse_pattern(text)
     if problem:
         raise InvalidEventPatternException(problem)
     return dict(pattern)

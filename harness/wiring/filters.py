@@ -104,14 +104,21 @@ def _value_problem(value: Any, where: str) -> str | None:
     return None
 
 
+def parse_pattern(text: Any) -> tuple[Any, str | None]:
+    """The pattern ``text`` names (JSON text, or already parsed) and why it is invalid (None when
+    it is valid) (pure)."""
+    try:
+        pattern = json.loads(text) if isinstance(text, (str, bytes)) else text
+    except ValueError as exc:
+        return None, f"Filter is not valid JSON: {exc}"
+    return pattern, pattern_problem(pattern)
+
+
 def filter_criteria_problem(criteria: Mapping[str, Any] | None) -> str | None:
     """Why a mapping's ``FilterCriteria`` is invalid (None when it is valid) (pure)."""
     for item in (criteria or {}).get("Filters") or []:
-        try:
-            pattern = json.loads(item["Pattern"])
-        except (KeyError, TypeError, ValueError) as exc:
-            return f"pattern {item!r} is not valid JSON: {exc}"
-        if problem := pattern_problem(pattern):
+        _, problem = parse_pattern(item.get("Pattern") if isinstance(item, Mapping) else None)
+        if problem:
             return problem
     return None
 

@@ -137,21 +137,13 @@ def event_pattern_validation() -> None:
     """``PutRule`` and ``TestEventPattern`` refuse patterns AWS refuses (``InvalidEventPatternException``
     with the reason), through the harness's pattern validation, as on the moto target (LocalStack
     accepted a leaf that is not an array, unknown operators, non-numeric bounds, ...)."""
-    import json
-
     from localstack.aws.api.events import InvalidEventPatternException
     from localstack.services.events.provider import EventsProvider
 
-    from harness.wiring.filters import pattern_problem
+    from harness.wiring.filters import parse_pattern
 
     def check(pattern: Any) -> None:
-        if not pattern:
-            return
-        try:
-            parsed = json.loads(pattern) if isinstance(pattern, str) else pattern
-        except ValueError as exc:
-            raise InvalidEventPatternException(f"Event pattern is not valid. Reason: Filter is not valid JSON: {exc}") from exc
-        problem = pattern_problem(parsed)
+        problem = parse_pattern(pattern)[1] if pattern else None
         if problem:
             raise InvalidEventPatternException(f"Event pattern is not valid. Reason: {problem}")
 
