@@ -31,7 +31,8 @@ from harness.errors import HarnessError
 from harness.provisioning import AppSource
 from harness.scenarios.kinds import RUNNERS
 from harness.scenarios.model import Scenario, Step
-from harness.scenarios.steps import ExpectationFailed, StepContext, eventually, peek
+from harness.scenarios.queue_steps import peek
+from harness.scenarios.steps import ExpectationFailed, StepContext, eventually
 from harness.scenarios.variables import interpolate
 from harness.settings import HarnessSettings
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness.scenarios import steps
+from harness.scenarios import log_steps, queue_steps, steps
 
 STRING = {"type": "string"}
 ANY: dict[str, Any] = {}
@@ -86,16 +86,16 @@ KINDS: dict[str, StepKind] = {kind.name: kind for kind in (
     StepKind("expect_query", steps.expect_query, ("table", "partition"), {"table": STRING, "index": STRING, "partition": OBJECT,
                                               "count": {"type": "integer"}, "match": ANY, "capture": CAPTURE},
              "a partition (of the table or an index) has `count` items / items matching"),
-    StepKind("expect_queue", steps.expect_queue, ("queue",), {"queue": STRING, "count": {"type": "integer"}, "messages": ANY},
+    StepKind("expect_queue", queue_steps.expect_queue, ("queue",), {"queue": STRING, "count": {"type": "integer"}, "messages": ANY},
              "a queue (URL, ARN, name or logical id) holds `count` messages / messages matching (peeked, not "
              "consumed; each peek is a receive, which counts toward a redrive policy's maxReceiveCount)"),
-    StepKind("expect_events", steps.expect_events, ("bus",), {"bus": STRING, "detail_type": STRING, "count": {"type": "integer"},
+    StepKind("expect_events", queue_steps.expect_events, ("bus",), {"bus": STRING, "detail_type": STRING, "count": {"type": "integer"},
                                  "match": ANY},
              "events seen on a bus (the engine puts a probe rule on it) match"),
-    StepKind("expect_invocations", steps.expect_invocations, ("function",), {"function": STRING, "count": {"type": "integer"},
+    StepKind("expect_invocations", log_steps.expect_invocations, ("function",), {"function": STRING, "count": {"type": "integer"},
                                            "min": {"type": "integer"}, "errors": {"type": "integer"}, "timeout": TIMEOUT},
              "a function ran `count` / at least `min` times, with `errors` failures (where the target reports no invocations, read from its CloudWatch Logs and retried up to `timeout`, default 60 s)"),
-    StepKind("expect_logs", steps.expect_logs, ("function",), {"function": STRING, "contains": STRING, "correlation_id": STRING,
+    StepKind("expect_logs", log_steps.expect_logs, ("function",), {"function": STRING, "contains": STRING, "correlation_id": STRING,
                                     "min": {"type": "integer"}, "timeout": TIMEOUT},
              "a function logged lines containing text / with a correlation id since the scenario started (retried up to `timeout` where logs arrive late)"),
     StepKind("expect_alarm", steps.expect_alarm, ("alarm", "state"), {"alarm": STRING, "state": {"enum": ["OK", "ALARM", "INSUFFICIENT_DATA"]},

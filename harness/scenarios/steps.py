@@ -106,7 +106,7 @@ class StepContext:
                                since_ms=int(self.started_at * 1000))
 
 
-def _queue_url(ctx: StepContext, queue: str) -> str:
+def queue_url(ctx: StepContext, queue: str) -> str:
     """A queue's URL from its URL, ARN, name, or logical id in the stack."""
     if queue.startswith("http"):
         return queue
@@ -157,7 +157,7 @@ def delete_object(ctx: StepContext, args: Mapping[str, Any]) -> Any:
 
 def send_message(ctx: StepContext, args: Mapping[str, Any]) -> Any:
     body = args["body"] if isinstance(args["body"], str) else json.dumps(args["body"])
-    kwargs: dict[str, Any] = {"QueueUrl": _queue_url(ctx, args["queue"]), "MessageBody": body}
+    kwargs: dict[str, Any] = {"QueueUrl": queue_url(ctx, args["queue"]), "MessageBody": body}
     if args.get("group_id"):
         kwargs["MessageGroupId"] = args["group_id"]
     if args.get("dedup_id"):
@@ -204,7 +204,7 @@ def invoke(ctx: StepContext, args: Mapping[str, Any]) -> Any:
     result = ctx.account.invoke(name, args.get("payload", {}))
     ctx.record("lambda.invoke", function=name, error=result["FunctionError"])
     outcome = {"payload": result["Payload"], "error": result["FunctionError"]}
-    _expect(args.get("expect"), outcome, f"invoke {name}")
+    expect_match(args.get("expect"), outcome, f"invoke {name}")
     return outcome
 
 
@@ -245,7 +245,7 @@ def api(ctx: StepContext, args: Mapping[str, Any]) -> Any:
         parsed = raw.decode(errors="replace")
     outcome = {"status": status, "headers": {k.lower(): v for k, v in got.items()}, "body": parsed}
     ctx.record("api.request", method=args["method"], path=args["path"], user=args.get("user"), status=status)
-    _expect(args.get("expect"), outcome, f"{args['method']} {args['path']}")
+    expect_match(args.get("expect"), outcome, f"{args['method']} {args['path']}")
     return outcome
 
 
@@ -306,7 +306,7 @@ def expect_item(ctx: StepContext, args: Mapping[str, Any]) -> Any:
         return None
     if item is None:
         raise ExpectationFailed(f"no item at {args['key']} in {args['table']}", expected=args.get("match"))
-    _expect(args.get("match"), item, "item")
+    expect_match(args.get("match"), item, "item")
     return item
 
 
@@ -320,152 +320,8 @@ def expect_query(ctx: StepContext, args: Mapping[str, Any]) -> Any:
     if "count" in args and len(items) != args["count"]:
         raise ExpectationFailed(f"expected {args['count']} item(s) in partition {value}, got {len(items)}", actual=items)
     if "match" in args:
-        _expect({"$contains": args["match"]} if isinstance(args["match"], list) else args["match"], items, "items")
+        expect_match({"$contains": args["match"]} if isinstance(args["match"], list) else args["match"], items, "items")
     return {"items": items, "count": len(items)}
-
-
-_PEEKS: dict[str, threading.Lock] = {}
-_PEEKS_LOCK = threading.Lock()
-
-
-def peek(sqs: Any, url: str) -> list[dict[str, Any]]:
-    """Every message of the queue, left where it was: each received and hidden until none is left
-    (a receive with visibility 0 returns the same first ten again and again), then made visible
-    again at once. One peek of a queue at a time: scenarios sharing a stack would otherwise see
-    each other's hidden messages as missing."""
-    with _PEEKS_LOCK:
-        lock = _PEEKS.setdefault(url, threading.Lock())
-    with lock:
-        return _peek(sqs, url)
-
-
-def _peek(sqs: Any, url: str) -> list[dict[str, Any]]:
-    messages: dict[str, dict[str, Any]] = {}
-    handles: list[str] = []
-    try:
-        for _ in range(1000):
-            batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30,
-                                        AttributeNames=["All"]).get("Messages", [])
-            if not batch:
-                break
-            for message in batch:
-                messages.setdefault(message["MessageId"], message)
-                handles.append(message["ReceiptHandle"])
-    finally:
-        for start in range(0, len(handles), 10):
-            sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
-                {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
-                for i, h in enumerate(handles[start:start + 10])])
-    return list(messages.values())
-
-
-def expect_queue(ctx: StepContext, args: Mapping[str, Any]) -> Any:
-    url = _queue_url(ctx, args["queue"])
-    everything = peek(ctx.client("sqs"), url)
-    messages = [{"id": m["MessageId"], "body": _json_or_text(m["Body"])} for m in everything if ctx.mine(m["Body"])]
-    if "count" in args and len(messages) != args["count"]:
-        shared = f" of run {ctx.isolate_by} ({len(everything)} in the queue in all)" if ctx.isolate_by else ""
-        raise ExpectationFailed(f"expected {args['count']} message(s) in {url.rsplit('/', 1)[-1]}, "
-                                f"got {len(messages)}{shared}", actual=messages)
-    if "messages" in args:
-        _expect({"$contains": args["messages"]}, [m["body"] for m in messages], "messages")
-    return {"messages": messages, "count": len(messages)}
-
-
-def expect_events(ctx: StepContext, args: Mapping[str, Any]) -> Any:
-    url = ctx.probes.get(args["bus"])
-    if url is None:
-        raise HarnessError(f"no probe on bus {args['bus']}: the engine creates one for each bus an "
-                           "expect_events step names")
-    events = [_json_or_text(m["Body"]) for m in peek(ctx.client("sqs"), url)]
-    everything = events
-    seen = len(events)
-    if args.get("detail_type"):
-        events = [e for e in events if isinstance(e, dict) and e.get("detail-type") == args["detail_type"]]
-    if "match" in args:
-        events = [e for e in events if not differences(args["match"], e)]
-    if "count" in args and len(events) != args["count"]:
-        raise ExpectationFailed(f"expected {args['count']} matching event(s) on {args['bus']}, got {len(events)}"
-                                + _probe_note(ctx, args["bus"], seen), expected=args.get("match"),
-                                actual=events or everything)
-    if "count" not in args and not events:
-        raise ExpectationFailed(f"no matching event on {args['bus']}" + _probe_note(ctx, args["bus"], seen),
-                                expected=args.get("match"), actual=everything)
-    return {"events": events, "count": len(events)}
-
-
-def _probe_note(ctx: StepContext, bus: str, seen: int) -> str:
-    """Why an event expectation saw what it saw: how much reached the probe, which rules the bus has."""
-    if seen:
-        return f" ({seen} event(s) on the bus since the scenario started, none matching)"
-    try:
-        rules = [r["Name"] for r in ctx.client("events").list_rules(EventBusName=bus).get("Rules", [])]
-    except Exception as exc:  # the note must not hide the expectation's own failure
-        return f" (no event reached the bus's probe; listing its rules failed: {exc})"
-    return f" (no event reached the bus's probe since the scenario started; rules on the bus: {', '.join(rules)})"
-
-
-def expect_invocations(ctx: StepContext, args: Mapping[str, Any]) -> Any:
-    """Invocations the target reported; where it reports none (AWS), the function's CloudWatch Logs
-    since the scenario started, polled until the expectation holds or its timeout passes. On a
-    shared stack only invocations whose lines mention the scenario's run id count."""
-    name = ctx.physical(args["function"], "AWS::Lambda::Function")
-
-    def check() -> dict[str, Any]:
-        calls = _invocations(ctx, name)
-        errors = sum(1 for c in calls if c["error"])
-        if "count" in args and len(calls) != args["count"]:
-            raise ExpectationFailed(f"expected {args['count']} invocation(s) of {args['function']}, got {len(calls)}")
-        if "min" in args and len(calls) < args["min"]:
-            raise ExpectationFailed(f"expected at least {args['min']} invocation(s) of {args['function']}, "
-                                    f"got {len(calls)}")
-        if "errors" in args and errors != args["errors"]:
-            raise ExpectationFailed(f"expected {args['errors']} failed invocation(s) of {args['function']}, "
-                                    f"got {errors}")
-        return {"count": len(calls), "errors": errors}
-
-    return _until_logs_hold(ctx, args, check)
-
-
-def _invocations(ctx: StepContext, name: str) -> list[dict[str, Any]]:
-    if ctx.account.capabilities.reports_invocations:
-        return [i for i in ctx.actions if i["kind"] == "invocation" and i["function"] == name]
-    from harness.lambda_logs import invocations_from_log_events, mentioning
-
-    calls = invocations_from_log_events(ctx.log_events(name))
-    return mentioning(calls, ctx.isolate_by) if ctx.isolate_by else calls
-
-
-def _until_logs_hold(ctx: StepContext, args: Mapping[str, Any], check: Callable[[], dict[str, Any]]) -> Any:
-    """``check()`` once where the target reports invocations as they end; where logs are the source
-    (they arrive seconds late on AWS), retried until it passes or the step's timeout (60 s) passes."""
-    if ctx.account.capabilities.reports_invocations and "timeout" not in args:
-        return check()
-    return eventually(ctx, lambda _ctx, _args: check(), args, timeout=ctx.timeout(args, 60),
-                      description="log expectation", interval=1.0)
-
-
-def expect_logs(ctx: StepContext, args: Mapping[str, Any]) -> Any:
-    """Lines of the function's log group since the scenario started (every stream, paged to the end);
-    on a shared stack, the lines of the invocations that mention the scenario's run id."""
-    name = ctx.physical(args["function"], "AWS::Lambda::Function")
-
-    def check() -> dict[str, Any]:
-        if ctx.isolate_by:  # a shared stack: the lines of this scenario's invocations
-            from harness.lambda_logs import invocations_from_log_events, mentioning
-
-            calls = mentioning(invocations_from_log_events(ctx.log_events(name)), ctx.isolate_by)
-            lines = [line for call in calls for line in call["lines"]]
-        else:
-            lines = [line for e in ctx.log_events(name) for line in str(e["message"]).splitlines()]
-        found = [line for line in lines if (not args.get("contains") or args["contains"] in line)
-                 and (not args.get("correlation_id") or _correlation(line) == args["correlation_id"])]
-        if len(found) < int(args.get("min", 1)):
-            raise ExpectationFailed(f"expected at least {args.get('min', 1)} log line(s) of {args['function']} "
-                                    f"matching {dict(args)}, found {len(found)}", actual=lines[-10:])
-        return {"lines": found}
-
-    return _until_logs_hold(ctx, args, check)
 
 
 def expect_alarm(ctx: StepContext, args: Mapping[str, Any]) -> Any:
@@ -493,7 +349,7 @@ def expect_alarm(ctx: StepContext, args: Mapping[str, Any]) -> Any:
     return {"state": current}
 
 
-def _expect(expected: Any, actual: Any, what: str) -> None:
+def expect_match(expected: Any, actual: Any, what: str) -> None:
     if expected is None:
         return
     diff = differences(expected, actual)
@@ -514,16 +370,8 @@ def _decimal(value: Any) -> Any:
     return int(value) if value == int(value) else float(value)
 
 
-def _json_or_text(text: str) -> Any:
+def json_or_text(text: str) -> Any:
     try:
         return json.loads(text)
     except ValueError:
         return text
-
-
-def _correlation(line: str) -> str | None:
-    try:
-        value = json.loads(line)
-    except ValueError:
-        return None
-    return value.get("correlation_id") if isinstance(value, dict) else None

@@ -175,7 +175,7 @@ def test_maximum_concurrency_caps_parallel_batches(account: CloudAccount, deploy
 
 
 def test_a_scenario_peek_sees_every_message_and_leaves_them_in_the_queue(account: CloudAccount) -> None:
-    from harness.scenarios.steps import peek
+    from harness.scenarios.queue_steps import peek
 
     sqs = account.client("sqs")
     url = sqs.create_queue(QueueName="peeked")["QueueUrl"]
