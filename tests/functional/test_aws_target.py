@@ -150,6 +150,12 @@ def _wait_created(cfn: Any, name: str) -> None:
         time.sleep(0.05)
 
 
+def _queues_app(root: Path) -> None:
+    """A project in ``root`` whose app is the small CloudFormation template with a queue and its DLQ."""
+    (root / "pyproject.toml").write_text('[tool.harness]\napp = "cloudformation"\npath = "t.yaml"\n')
+    (root / "t.yaml").write_text((APPS / "cfn_stacks" / "queues.yaml").read_text())
+
+
 def _run_until_deployed(stand_in: dict[str, str], tmp_path: Path, cfn: Any) -> Any:
     """`harness run` of a scenario that pauses, in a process of its own, once its stack is up."""
     import os
@@ -157,8 +163,7 @@ def _run_until_deployed(stand_in: dict[str, str], tmp_path: Path, cfn: Any) -> A
     import sys
     import time
 
-    (tmp_path / "pyproject.toml").write_text('[tool.harness]\napp = "cloudformation"\npath = "t.yaml"\n')
-    (tmp_path / "t.yaml").write_text((APPS / "cfn_stacks" / "queues.yaml").read_text())
+    _queues_app(tmp_path)
     (tmp_path / "slow.yaml").write_text("name: slow\nsteps:\n  - pause: {seconds: 120, reason: killed meanwhile}\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "HARNESS_"))}
     proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "slow.yaml", "--target", "aws"],
@@ -223,8 +228,7 @@ def test_scenarios_share_one_stack_isolated_by_run_id_and_exclusive_ones_get_the
     from harness.scenarios import load_scenario
     from harness.scenarios.suite import run_suite
 
-    (tmp_path / "pyproject.toml").write_text('[tool.harness]\napp = "cloudformation"\npath = "t.yaml"\n')
-    (tmp_path / "t.yaml").write_text((APPS / "cfn_stacks" / "queues.yaml").read_text())
+    _queues_app(tmp_path)
     for key, value in stand_in.items():
         monkeypatch.setenv(key, value)
     monkeypatch.chdir(tmp_path)
@@ -247,8 +251,7 @@ def test_keep_leaves_the_shared_stack_and_the_next_run_reuses_it(
     from harness.scenarios import load_scenario
     from harness.scenarios.suite import run_suite
 
-    (tmp_path / "pyproject.toml").write_text('[tool.harness]\napp = "cloudformation"\npath = "t.yaml"\n')
-    (tmp_path / "t.yaml").write_text((APPS / "cfn_stacks" / "queues.yaml").read_text())
+    _queues_app(tmp_path)
     for key, value in stand_in.items():
         monkeypatch.setenv(key, value)
     monkeypatch.chdir(tmp_path)
