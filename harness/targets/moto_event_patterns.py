@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.wiring.filters import matches, parse_pattern
+from harness.wiring.pattern_match import compile_pattern
 
 Patch = Callable[[Any, str, Any], None]
 # The fields TestEventPattern requires of its event, as AWS answers "Parameter Event is not valid."
@@ -55,7 +56,12 @@ def fix_event_patterns(patch: Patch) -> None:
         return original_put_rule(backend, name, *args, **kwargs)
 
     def matches_event(event_pattern: Any, event: Any) -> bool:
-        return not event_pattern._pattern or matches(event_pattern._pattern, event)
+        if not event_pattern._pattern:
+            return True
+        compiled = event_pattern.__dict__.get("_harness_compiled")
+        if compiled is None or compiled.source is not event_pattern._pattern:
+            compiled = event_pattern.__dict__["_harness_compiled"] = compile_pattern(event_pattern._pattern)
+        return bool(compiled.matches(event))
 
     patch(EventsHandler, "test_event_pattern", test_event_pattern)
     patch(EventsBackend, "put_rule", put_rule)

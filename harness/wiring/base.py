@@ -14,6 +14,7 @@ from harness.accounts import AccountScope, ScopeFor
 from harness.journal import Journal
 from harness.settings import HarnessSettings
 from harness.wiring.filters import parse_filter_criteria
+from harness.wiring.pattern_match import Pattern
 
 # Invocations by the harness itself: a function may run 15 minutes, and a throttle or error is
 # handled by the caller's own retry rules, never by the SDK's.
@@ -42,7 +43,7 @@ class MappingConfig:
     batch_size: int
     batching_window_s: float = 0.0
     report_item_failures: bool = False
-    filters: tuple[dict[str, Any], ...] = ()
+    filters: tuple[Pattern, ...] = ()
     max_concurrency: int | None = None
     starting_position: str = "TRIM_HORIZON"
     max_retry_attempts: int = -1

@@ -1,4 +1,5 @@
-"""EventBridge-style content filtering, as used by event source mapping FilterCriteria.
+"""EventBridge event patterns: validation with EventBridge's messages, matching (compiled by
+``pattern_match``), and event source mappings' FilterCriteria.
 
 Pure functions; see https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html
 """
@@ -7,30 +8,26 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.errors import ConfigurationError
+from harness.wiring.pattern_match import Pattern, compile_pattern
 
 
-def parse_filter_criteria(criteria: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    """The patterns of a mapping's FilterCriteria (each ``Pattern`` is a JSON string).
+def parse_filter_criteria(criteria: Mapping[str, Any] | None) -> list[Pattern]:
+    """The compiled patterns of a mapping's FilterCriteria (each ``Pattern`` is a JSON string).
 
     Raises:
-        ConfigurationError: a pattern is not a JSON object.
+        ConfigurationError: a pattern is not valid JSON or not a valid pattern.
     """
-    patterns: list[dict[str, Any]] = []
+    patterns: list[Pattern] = []
     for item in (criteria or {}).get("Filters") or []:
-        try:
-            pattern = json.loads(item["Pattern"])
-        except (KeyError, TypeError, json.JSONDecodeError) as exc:
-            raise ConfigurationError(
-                f"FilterCriteria pattern {item!r} is not valid JSON: {exc}; fix the mapping's filter"
-            ) from exc
-        if not isinstance(pattern, dict):
-            raise ConfigurationError(f"FilterCriteria pattern {pattern!r} must be a JSON object")
-        patterns.append(pattern)
+        text = item.get("Pattern") if isinstance(item, Mapping) else None
+        pattern, problem = parse_pattern(text)
+        if problem:
+            raise ConfigurationError(f"FilterCriteria pattern {text!r} is invalid: {problem}; fix the mapping's filter")
+        patterns.append(compile_pattern(pattern))
     return patterns
 
 
@@ -81,7 +78,13 @@ def _value_problem(value: Any, where: str) -> str | None:
             return None
         return None if isinstance(arg, str) else f"{op} match pattern must be a string"
     if op in ("equals-ignore-case", "wildcard", "cidr"):
-        return None if isinstance(arg, str) else f"{op} match pattern must be a string"
+        if not isinstance(arg, str):
+            return f"{op} match pattern must be a string"
+        if op == "wildcard" and "**" in arg:
+            return f"Consecutive wildcard characters at pos {arg.index('**') + 1}"
+        if op == "cidr" and not _is_network(arg):
+            return f"Nonstandard IP address: {arg}"
+        return None
     if op == "exists":
         return None if isinstance(arg, bool) else "exists match pattern must be either true or false."
     if op == "numeric":
@@ -99,9 +102,19 @@ def _value_problem(value: Any, where: str) -> str | None:
         if inner not in ("prefix", "suffix", "wildcard", "equals-ignore-case"):
             return "Unsupported anything-but pattern"
         return None if isinstance(inner_arg, (str, list)) else f"{inner} match pattern must be a string"
-    if isinstance(arg, list) and len({type(v) for v in arg if not isinstance(v, bool)}) > 1:
+    kinds = {"string" if isinstance(v, str) else "number" if isinstance(v, (int, float)) and not isinstance(v, bool)
+             else "other" for v in (arg if isinstance(arg, list) else [])}
+    if "other" in kinds or len(kinds) > 1:  # only strings, or only numbers
         return "Inside anything but list, start|null|boolean is not supported."
     return None
+
+
+def _is_network(text: str) -> bool:
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return True
 
 
 def parse_pattern(text: Any) -> tuple[Any, str | None]:
@@ -123,143 +136,15 @@ def filter_criteria_problem(criteria: Mapping[str, Any] | None) -> str | None:
     return None
 
 
-def passes_filters(patterns: Sequence[Mapping[str, Any]], record: Mapping[str, Any]) -> bool:
+def passes_filters(patterns: Sequence[Mapping[str, Any] | Pattern], record: Mapping[str, Any]) -> bool:
     """True when there are no patterns or any pattern matches the record."""
     return not patterns or any(matches(p, record) for p in patterns)
 
 
-def matches(pattern: Mapping[str, Any], event: Any) -> bool:
-    """True when ``event`` matches the EventBridge ``pattern``, with EventBridge's semantics: the
-    event is flattened to leaf values by dotted path (``{"a": {"b": 1}}`` and ``{"a.b": 1}`` are the
-    same, arrays of objects match through every element), ``exists`` is about leaf values (an
-    object, an empty array or a missing parent does not exist), numbers equal by value."""
-    return _match(pattern, _leaves(event), "")
-
-
-def _leaves(event: Any) -> dict[str, list[Any]]:
-    """Every leaf value of ``event`` by dotted path; an array gives each of its elements (pure)."""
-    out: dict[str, list[Any]] = {}
-
-    def walk(value: Any, path: str) -> None:
-        if isinstance(value, Mapping):
-            for key, item in value.items():
-                walk(item, f"{path}.{key}" if path else str(key))
-        elif isinstance(value, list):
-            for item in value:
-                walk(item, path)
-        else:
-            out.setdefault(path, []).append(value)
-
-    walk(event, "")
-    return out
-
-
-def _match(pattern: Mapping[str, Any], leaves: Mapping[str, list[Any]], prefix: str) -> bool:
-    for key, rule in pattern.items():
-        if key == "$or":
-            if not any(_match(sub, leaves, prefix) for sub in rule):
-                return False
-            continue
-        path = f"{prefix}{key}"
-        if isinstance(rule, Mapping):
-            if not _match(rule, leaves, f"{path}."):
-                return False
-        elif isinstance(rule, list):
-            if not _matches_any(rule, leaves.get(path) or []):
-                return False
-        else:
-            raise ConfigurationError(
-                f"filter rule for {key!r} must be a list or an object, got {rule!r}"
-            )
-    return True
-
-
-def _matches_any(rules: list[Any], values: list[Any]) -> bool:
-    for rule in rules:
-        if isinstance(rule, Mapping):
-            if "exists" in rule:
-                if bool(rule["exists"]) == bool(values):
-                    return True
-            elif any(_matches_operator(rule, v) for v in values):
-                return True
-        elif any(_equal(v, rule) for v in values):
-            return True
-    return False
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _equal(value: Any, expected: Any) -> bool:
-    """Exact matching: numbers by value (300 is 300.0), everything else by value and type."""
-    if _is_number(value) and _is_number(expected):
-        return float(value) == float(expected)
-    return bool(value == expected and type(value) is type(expected))
-
-
-def _matches_operator(rule: Mapping[str, Any], value: Any) -> bool:
-    (op, arg), = rule.items()
-    if op == "prefix":
-        return _text_op(arg, value, str.startswith)
-    if op == "suffix":
-        return _text_op(arg, value, str.endswith)
-    if op == "equals-ignore-case":
-        return isinstance(value, str) and value.lower() == str(arg).lower()
-    if op == "wildcard":
-        return isinstance(value, str) and _wildcard(str(arg)).fullmatch(value) is not None
-    if op == "anything-but":
-        return _anything_but(arg, value)
-    if op == "numeric":
-        return _numeric(arg, value)
-    if op == "cidr":
-        return _in_cidr(str(arg), value)
-    raise ConfigurationError(f"filter operator {op!r} is not supported; use prefix, suffix, "
-                             "equals-ignore-case, wildcard, anything-but, numeric, cidr or exists")
-
-
-def _wildcard(pattern: str) -> re.Pattern[str]:
-    """EventBridge's wildcard: ``*`` is any run of characters, ``\\*`` a literal star, nothing else special."""
-    parts, escaped = [], False
-    for char in pattern:
-        if escaped:
-            parts.append(re.escape(char))
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        else:
-            parts.append(".*" if char == "*" else re.escape(char))
-    return re.compile("".join(parts), re.DOTALL)
-
-
-def _in_cidr(network: str, value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        return ipaddress.ip_address(value) in ipaddress.ip_network(network, strict=False)
-    except ValueError:
-        return False
-
-
-def _text_op(arg: Any, value: Any, check: Any) -> bool:
-    if isinstance(arg, Mapping) and "equals-ignore-case" in arg:
-        return isinstance(value, str) and check(value.lower(), str(arg["equals-ignore-case"]).lower())
-    return isinstance(value, str) and bool(check(value, str(arg)))
-
-
-def _anything_but(arg: Any, value: Any) -> bool:
-    if isinstance(arg, Mapping):
-        (op, inner), = arg.items()
-        options = inner if isinstance(inner, list) else [inner]
-        return not any(_matches_operator({op: option}, value) for option in options)
-    excluded = arg if isinstance(arg, list) else [arg]
-    return not any(_equal(value, item) for item in excluded)
-
-
-def _numeric(arg: list[Any], value: Any) -> bool:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    checks = {"<": float.__lt__, "<=": float.__le__, ">": float.__gt__, ">=": float.__ge__,
-              "=": float.__eq__}
-    pairs = zip(arg[::2], arg[1::2], strict=True)
-    return all(checks[op](float(value), float(bound)) for op, bound in pairs)
+def matches(pattern: Mapping[str, Any] | Pattern, event: Any) -> bool:
+    """True when ``event`` matches the EventBridge ``pattern``, with EventBridge's semantics: leaf
+    values by dotted path (``{"a": {"b": 1}}`` and ``{"a.b": 1}`` are the same, arrays of objects
+    match through every element), ``exists`` is about leaf values (an object, an empty array or a
+    missing parent does not exist), numbers equal by value, wildcard with only ``*`` special.
+    Compile a pattern matched often once (``compile_pattern``) and pass the ``Pattern``."""
+    return (pattern if isinstance(pattern, Pattern) else compile_pattern(pattern)).matches(event)

@@ -43,10 +43,13 @@ def test_no_filters_pass_everything_and_any_filter_suffices() -> None:
 
 def test_filter_criteria_parse_and_errors() -> None:
     criteria = {"Filters": [{"Pattern": json.dumps({"body": {"a": [1]}})}]}
-    assert parse_filter_criteria(criteria) == [{"body": {"a": [1]}}]
+    [pattern] = parse_filter_criteria(criteria)
+    assert pattern.source == {"body": {"a": [1]}} and pattern.matches({"body": {"a": 1.0}})
     assert parse_filter_criteria(None) == []
     with pytest.raises(ConfigurationError, match="not valid JSON"):
         parse_filter_criteria({"Filters": [{"Pattern": "{nope"}]})
+    with pytest.raises(ConfigurationError, match=r"invalid: \"body.k\" must be an object or an array"):
+        parse_filter_criteria({"Filters": [{"Pattern": '{"body": {"k": "v"}}'}]})
     with pytest.raises(ConfigurationError, match="not supported"):
         matches({"k": [{"begins-with": "10."}]}, {"k": "10.1.1.1"})
 
