@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,6 +50,20 @@ class RequestContext:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     claims: Mapping[str, Any] | None = None
     scopes: tuple[str, ...] | None = None
+    extended_request_id: str = ""  # REST APIs: API Gateway's own id beside the UUID request id
+
+
+def gateway_id() -> str:
+    """An id as API Gateway writes HTTP API request ids and REST extended request ids:
+    16 base64 characters ending in ``=`` (``JJbxmHc2IAMFd4g=``)."""
+    return base64.b64encode(secrets.token_bytes(11)).decode()
+
+
+def resource_id(api_id: str, path: str | None) -> str:
+    """A REST API resource's id (6 lower-case letters and digits, ``2gxmpl``), stable per path (pure)."""
+    number = int.from_bytes(hashlib.sha256(f"{api_id}{path}".encode()).digest()[:8], "big")
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    return "".join(digits[(number >> (6 * i)) % 36] for i in range(6))
 
 
 def _is_text(content_type: str | None) -> bool:
@@ -125,7 +141,7 @@ def build_event_v1(request: HttpRequest, route: Route, path_parameters: Mapping[
         "requestContext": {
             "accountId": ctx.account_id, "apiId": ctx.api_id, "authorizer": authorizer,
             "domainName": ctx.domain_name, "domainPrefix": ctx.domain_name.split(".")[0],
-            "extendedRequestId": ctx.request_id, "httpMethod": request.method,
+            "extendedRequestId": ctx.extended_request_id or ctx.request_id, "httpMethod": request.method,
             "identity": {"sourceIp": request.source_ip, "userAgent": request.header("user-agent") or ""},
             "path": request.path, "protocol": request.protocol, "requestId": ctx.request_id,
             "requestTime": ctx.now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
@@ -145,6 +161,7 @@ def build_event_rest(request: HttpRequest, route: Route, path_parameters: Mappin
     del event["version"]
     context = event["requestContext"]
     context["path"] = f"/{ctx.stage}{request.path}"
+    context["resourceId"] = resource_id(ctx.api_id, route.path)
     context["identity"] = {key: None for key in (
         "cognitoIdentityPoolId", "accountId", "cognitoIdentityId", "caller", "accessKey", "principalOrgId",
         "cognitoAuthenticationType", "cognitoAuthenticationProvider", "userArn", "user")} | context["identity"]

@@ -25,6 +25,7 @@ from harness.gateway.events import (
     build_event_v1,
     build_event_v2,
     error_response,
+    gateway_id,
     map_response_v1,
     map_response_v2,
 )
@@ -65,7 +66,9 @@ class HttpApiGateway:
     def handle(self, request: HttpRequest) -> HttpResponse:
         """Route, authorize, invoke and map one request, as API Gateway would."""
         started = time.perf_counter()
-        request_id = str(uuid.uuid4())
+        # REST APIs: a UUID and an extended id; HTTP APIs: API Gateway's own id format
+        extended_id = gateway_id()
+        request_id = str(uuid.uuid4()) if self.api.kind == "rest" else extended_id
         path = re.sub(r"/{2,}", "/", request.path)  # API Gateway treats `//inbox` as `/inbox`
         if self.api.stage != "$default":
             prefix = f"/{self.api.stage}"
@@ -87,7 +90,8 @@ class HttpApiGateway:
                 return self._log(request, request_id, route.route_key, self._cors(request, result.error), started)
             claims, scopes = result.claims, result.scopes
         ctx = RequestContext(self.account_id, self.api.api_id, self.api.stage, request_id,
-                             f"{self.api.api_id}.execute-api.localhost", datetime.now(UTC), claims, scopes)
+                             f"{self.api.api_id}.execute-api.localhost", datetime.now(UTC), claims, scopes,
+                             extended_id)
         local = HttpRequest(request.method, path, request.raw_query, request.headers, request.body,
                             request.source_ip, request.protocol)
         if route.integration is not None:  # a REST API's MOCK or AWS service integration

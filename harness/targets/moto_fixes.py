@@ -33,6 +33,7 @@ from harness.targets.moto_event_patterns import fix_event_patterns
 from harness.targets.moto_policy_fix import install_condition_fix
 from harness.targets.moto_s3_events import fix_s3_events
 from harness.targets.moto_sns_events import fix_sns_lambda_events
+from harness.targets.s3_event_fields import is_uuid, version_id
 
 Patch = Callable[[Any, str, Any], None]
 
@@ -164,9 +165,9 @@ def fix_dynamodb_concurrency(patch: Patch) -> None:
     for name in ("put_item", "update_item", "delete_item", "get_item", "query", "scan"):
         original = getattr(DynamoDBBackend, name)
 
-        def locked(backend: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+        def locked(backend: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
             with lock_of(backend):
-                return __original(backend, *args, **kwargs)
+                return _original(backend, *args, **kwargs)
 
         patch(DynamoDBBackend, name, locked)
 
@@ -329,6 +330,21 @@ def fix_response_request_id(patch: Patch) -> None:
     patch(BaseResponse, "_enrich_response", staticmethod(enrich_response))
 
 
+def fix_s3_version_ids(patch: Patch) -> None:
+    """Object and delete-marker version ids as S3 writes them (32 URL-safe characters; moto: UUIDs)."""
+    from moto.s3.models import FakeDeleteMarker, FakeKey
+
+    for model in (FakeKey, FakeDeleteMarker):
+        original = model.__init__
+
+        def init(item: Any, *args: Any, _original: Any = original, **kwargs: Any) -> None:
+            _original(item, *args, **kwargs)
+            if is_uuid(item._version_id):
+                item._version_id = version_id()
+
+        patch(model, "__init__", init)
+
+
 FIXES: dict[str, Callable[[Patch], None]] = {
     "module scan": fix_module_scan,
     "SQS locking": fix_sqs_locking,
@@ -343,6 +359,7 @@ FIXES: dict[str, Callable[[Patch], None]] = {
     "SNS -> Lambda events": fix_sns_lambda_events,
     "PUT bodies kept whatever their content type": fix_put_bodies,
     "TestEventPattern and PutRule pattern validation": fix_event_patterns,
+    "S3 version ids": fix_s3_version_ids,
 }
 
 

@@ -101,6 +101,14 @@ def _cloudformation_response() -> None:
     assert (error.code, error.message) == ("ValidationError", "x"), "CloudFormationError(code, message) changed"
 
 
+def _s3_version_ids() -> None:
+    key = _attr("moto.s3.models", "FakeKey")("k", b"", _ACCOUNT, _REGION, version_id="v")
+    assert key._version_id == "v", "FakeKey no longer keeps its version id in _version_id"
+    marker = _attr("moto.s3.models", "FakeDeleteMarker")(key)
+    assert isinstance(marker._version_id, str), "FakeDeleteMarker no longer sets _version_id"
+    key.dispose()
+
+
 CHECKS: dict[str, Check] = {
     "LambdaFunction.invoke": _signature("moto.awslambda.models", "LambdaFunction", "invoke",
                                         ["self", "body", "request_headers", "response_headers"]),
@@ -165,6 +173,7 @@ CHECKS: dict[str, Check] = {
                                                  ["self", "streams"]),
     "CloudFormation responses (parsed, serialized by the model)": _cloudformation_response,
     "SQS queue and message fields": _sqs_shapes,
+    "S3 object and delete-marker version ids": _s3_version_ids,
     "IAM access keys and account lookup": _iam_shapes,
     "CloudWatch Logs groups and streams": _logs_shapes,
     "DynamoDB backend, exceptions, conditions": _dynamodb_names,

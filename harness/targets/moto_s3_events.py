@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from harness.targets.s3_event_fields import encode_key, request_id, sequencer
+from harness.targets.s3_event_fields import encode_key, owner_id, request_id, sequencer
 
 Patch = Callable[[Any, str, Any], None]
 
@@ -109,7 +109,7 @@ def classic_record(event_name: str, bucket: Any, key: Any, notification_id: str,
         "requestParameters": {"sourceIPAddress": "127.0.0.1"},
         "responseElements": {"x-amz-request-id": request, "x-amz-id-2": secrets.token_urlsafe(48)},
         "s3": {"s3SchemaVersion": "1.0", "configurationId": notification_id,
-               "bucket": {"name": bucket.name, "ownerIdentity": {"principalId": account}, "arn": bucket.arn},
+               "bucket": {"name": bucket.name, "ownerIdentity": {"principalId": owner_id(account)}, "arn": bucket.arn},
                "object": obj},
     }
 

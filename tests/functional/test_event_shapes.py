@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from harness.cloud import CloudAccount
+from harness.targets.s3_event_fields import owner_id
 
 KEY = "dir/a b+c:d.txt"
 
@@ -113,7 +114,7 @@ def test_classic_notifications_carry_the_records_fields_aws_sends(account: Cloud
     [record] = bodies[0]["Records"]
     assert record["eventName"] == "ObjectCreated:Put" and record["s3"]["configurationId"] == "up"
     assert record["s3"]["object"]["key"] == "dir/a+b%2Bc:d.txt" and len(record["s3"]["object"]["sequencer"]) == 18
-    assert record["s3"]["bucket"]["ownerIdentity"]["principalId"] == account.account_id
+    assert record["s3"]["bucket"]["ownerIdentity"]["principalId"] == owner_id(account.account_id)  # not the account
     assert record["requestParameters"] == {"sourceIPAddress": "127.0.0.1"}
     assert len(record["responseElements"]["x-amz-request-id"]) == 16
 

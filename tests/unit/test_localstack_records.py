@@ -22,3 +22,9 @@ def test_sqs_records_get_empty_list_values_and_the_bodys_md5() -> None:
 def test_other_payloads_pass_through_byte_for_byte() -> None:
     for payload in (b'{"a": 1}', b'{"Records": [{"eventSource": "aws:s3"}]}', b"not json \"aws:sqs\"", b""):
         assert corrected_payload(payload) == payload
+
+
+def test_stream_records_get_an_event_id_of_32_hex_digits() -> None:
+    event = {"Records": [{"eventSource": "aws:dynamodb", "eventID": "14e033c3-333c-447c-9494-6c19d56ac8e9"}]}
+    fixed = json.loads(corrected_payload(json.dumps(event).encode()))
+    assert fixed["Records"][0]["eventID"] == "14e033c3333c447c94946c19d56ac8e9"

@@ -80,7 +80,7 @@ def s3_event_shapes() -> None:
 
     from localstack.services.s3 import notifications
 
-    from harness.targets.s3_event_fields import encode_key, request_id, sequencer
+    from harness.targets.s3_event_fields import encode_key, owner_id, request_id, sequencer
 
     context_class = notifications.S3EventNotificationContext
     original_context = context_class.from_request_context.__func__
@@ -101,7 +101,7 @@ def s3_event_shapes() -> None:
                 obj["sequencer"] = getattr(ctx, "harness_sequencer", obj["sequencer"])
             record["userIdentity"] = {"principalId": f"AWS:{ctx.caller}"}
             record["responseElements"]["x-amz-request-id"] = getattr(ctx, "harness_request_id", request_id())
-            record["s3"]["bucket"]["ownerIdentity"] = {"principalId": ctx.bucket_account_id}
+            record["s3"]["bucket"]["ownerIdentity"] = {"principalId": owner_id(ctx.bucket_account_id)}
         return payload
 
     def eventbridge(ctx: Any, config_id: Any = None) -> Any:
