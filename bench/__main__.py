@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, object] = {"target": args.target, "machine": machine(),
                                   "goals": TARGET_GOALS.get(args.target, GOALS)}
     started = time.perf_counter()
-    if args.only in (None, "patterns"):  # first: it needs moto's matcher before a moto target patches it
+    if args.only in (None, "patterns"):  # first: pure CPU, before any target loads the machine
         print("bench: patterns ...", file=sys.stderr, flush=True)
         results.update(patterns.pattern_engine())
     if args.only == "patterns":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -138,6 +139,64 @@ def run(paths: tuple[Path, ...], target: str, report_dir: Path | None, keyword: 
         for path in write_reports(results, report, report_dir):
             console.print(f"report: {path}", highlight=False)
     sys.exit(1 if any(r.status == "failed" for r in results) else 0)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--targets", default="moto,localstack", show_default=True, help="The two targets to compare.")
+@click.option("--report-dir", type=click.Path(path_type=Path), default=None,
+              help="Write parity.json and report.html here, and each target's reports under <target>/.")
+@click.option("--known", "known_file", type=click.Path(path_type=Path), default=None,
+              help="Known differences (YAML list of {difference, reason, scenario?, targets?}); "
+                   "default: parity.yaml beside the first scenario path.")
+@click.option("-k", "keyword", default=None, help="Only scenarios whose name or file contains this.")
+@click.option("-n", "workers", type=int, default=2, show_default=True, help="Scenarios run in parallel.")
+def parity(paths: tuple[Path, ...], targets: str, report_dir: Path | None, known_file: Path | None,
+           keyword: str | None, workers: int) -> None:
+    """Run scenarios on two targets and compare them; exit 1 on a failed scenario or an unexplained difference."""
+    from harness.parity import load_known, run_parity
+    from harness.project import project_settings
+    from harness.report.html import render_parity
+    from harness.scenarios import ScenarioError, load_scenario, scenario_files
+    from harness.scenarios.suite import select, write_reports
+    from harness.settings import HarnessSettings
+
+    names = [t.strip() for t in targets.split(",") if t.strip()]
+    if len(set(names)) != 2 or len(names) != 2 or any(n not in available_targets() for n in names):
+        raise click.UsageError(f"--targets names two different targets of {', '.join(available_targets())}, "
+                               f"got {targets!r}")
+    roots = paths or (Path("scenarios"),)
+    try:
+        chosen = select([load_scenario(f) for f in scenario_files(roots)], keyword=keyword, tags=())
+        known = load_known(known_file or (roots[0] if roots[0].is_dir() else roots[0].parent) / "parity.yaml")
+    except (ScenarioError, ConfigurationError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    if not chosen:
+        click.echo("no scenario selected", err=True)
+        sys.exit(2)
+    settings = [HarnessSettings.resolve(explicit={"target": n}, environ=os.environ, ini=project_settings(Path.cwd()))
+                for n in names]
+    result, runs = run_parity(chosen, settings, workers=workers, known=known,
+                              on_done=lambda t, r: click.echo(f"{t}: {r.name}: {r.status}"))
+    for difference in result["differences"]:  # the unexplained in full, the known in one line each
+        if difference["known"]:
+            click.echo(f"known: {difference['scenario']}: {difference['difference']}")
+        else:
+            click.echo(f"UNEXPLAINED: {difference['scenario']}: {difference['difference']}: {difference['detail']}")
+    summary = result["summary"]
+    failed = {t: sum(1 for r in results if r.status == "failed") for t, (results, _) in runs.items()}
+    click.echo(f"parity {' / '.join(names)}: {summary['compared']} scenarios compared, {summary['differences']} "
+               f"differences, {summary['known']} known, {summary['unexplained']} unexplained; failed scenarios: "
+               + ", ".join(f"{t} {n}" for t, n in failed.items()))
+    if report_dir is not None:
+        for target, (results, report) in runs.items():
+            write_reports(results, report, report_dir / target)
+        report_dir.mkdir(parents=True, exist_ok=True)
+        (report_dir / "parity.json").write_text(json.dumps(result, indent=1))
+        (report_dir / "report.html").write_text(render_parity(result, {t: r for t, (_, r) in runs.items()}))
+        click.echo(f"report: {report_dir / 'parity.json'}, {report_dir / 'report.html'}")
+    sys.exit(1 if summary["unexplained"] or any(failed.values()) else 0)
 
 
 @main.command()

@@ -6,6 +6,7 @@ configuration or code changes, and counted against reserved concurrency (throttl
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -29,6 +30,7 @@ from harness.lambda_runtime.spec import (
     layer_python_paths,
     log_stream_name,
 )
+from harness.shapes import event_summary, failed_items
 
 LOG = logging.getLogger(__name__)
 
@@ -153,6 +155,9 @@ class ProcessRuntime:
             result = init_failure(request, spec, str(exc), started_at=time.time())
         finally:
             self._release(spec, env)
+        event_shapes, records = event_summary(payload)
+        result = dataclasses.replace(result, event_shapes=event_shapes, records=records,
+                                     failed_records=failed_items(result.payload, records, not result.ok))
         self._after(spec, env.id if env is not None else result.environment_id, result)
         return result
 

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 LOG_TAIL_BYTES = 4096
 # Host variables an interpreter needs in an execution environment; nothing else of the host leaks in.
@@ -102,6 +103,9 @@ class InvocationResult:
     cold: bool
     started_at: float
     environment_id: str
+    event_shapes: Any = ()   # the event handed to the handler, per distinct record, values normalised (harness.shapes)
+    records: int = 1         # how many records that event carried
+    failed_records: int = 0  # how many of them failed (all on an error, else the batchItemFailures)
 
     @property
     def ok(self) -> bool:

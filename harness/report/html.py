@@ -110,3 +110,29 @@ def timeline_svg(result: ScenarioResult, width: int = 900) -> str:
     axis = f"<text x='{label_w}' y='{height - 2}'>0 s</text><text x='{width - 60}' y='{height - 2}'>{span:.2f} s</text>"
     return (f"<svg class='timeline' xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height + 12}'>"
             f"{''.join(rows)}{axis}</svg>")
+
+
+def render_parity(parity: Mapping[str, Any], reports: Mapping[str, Mapping[str, Any]]) -> str:
+    """The parity page: per scenario the differences between two targets, known ones with their
+    reason, and a link to each target's own report (``<target>/report.html``)."""
+    summary = parity["summary"]
+    left, right = parity["targets"]
+    links = " · ".join(f"<a href='{html.escape(t)}/report.html'>{html.escape(t)}</a>: "
+                       f"{r['summary']['passed']} passed, {r['summary']['failed']} failed"
+                       for t, r in reports.items())
+    rows = []
+    for scenario in parity["scenarios"]:
+        mine = [d for d in parity["differences"] if d["scenario"] == scenario["name"]]
+        state = ("skipped" if not scenario["compared"] else "failed" if scenario.get("unexplained") else "passed")
+        detail = html.escape(scenario.get("why", "")) or "".join(
+            f"<div class='{'skipped' if d['known'] else 'failed'}'><code>{html.escape(d['difference'])}</code>: "
+            f"{html.escape(d['detail'])}{' (known: ' + html.escape(d['known']) + ')' if d['known'] else ''}</div>"
+            for d in mine) or "same"
+        rows.append(f"<tr><td>{html.escape(scenario['name'])}</td><td class='{state}'>{state}</td><td>{detail}</td></tr>")
+    body = (f"<h1>Parity: {html.escape(left)} and {html.escape(right)}</h1><p>{summary['compared']} scenarios "
+            f"compared · {summary['differences']} differences · {summary['known']} known · "
+            f"<b class='{'failed' if summary['unexplained'] else 'passed'}'>{summary['unexplained']} unexplained</b>"
+            f"</p><p>{links}</p><section><table><tr><th>scenario</th><th>parity</th><th>differences</th></tr>"
+            f"{''.join(rows)}</table></section>")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Parity report</title>"
+            f"<style>{CSS}</style></head><body>{body}</body></html>")

@@ -31,5 +31,5 @@ def _scenario(result: ScenarioResult) -> dict[str, Any]:
         "tags": list(result.tags), "duration_s": round(result.duration_s, 3),
         "steps": [{**dataclasses.asdict(s), "duration_s": round(s.duration_s, 4)} for s in result.steps],
         "deploy": result.deploy, "conservation": result.conservation, "trace": result.trace, "journal": result.journal,
-        "logs": result.logs,
+        "logs": result.logs, **({"observed": result.observed} if result.observed else {}),
     }

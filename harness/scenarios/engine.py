@@ -31,6 +31,7 @@ from harness.errors import HarnessError
 from harness.provisioning import AppSource
 from harness.scenarios.kinds import RUNNERS
 from harness.scenarios.model import Scenario, Step
+from harness.scenarios.observe import observe
 from harness.scenarios.queue_steps import peek
 from harness.scenarios.steps import ExpectationFailed, StepContext, eventually
 from harness.scenarios.variables import interpolate
@@ -66,6 +67,7 @@ class ScenarioResult:
     logs: list[str] = field(default_factory=list)
     tags: tuple[str, ...] = ()
     deploy: dict[str, Any] = field(default_factory=dict)  # seconds, ready_s (AWS), stack
+    observed: dict[str, Any] = field(default_factory=dict)  # with observe=True: see scenarios/observe.py
 
     @property
     def failed_step(self) -> StepResult | None:
@@ -80,10 +82,13 @@ RETRIED_ON_LAG = frozenset({"expect_item", "expect_query", "expect_queue", "expe
 class ScenarioRunner:
     """Runs scenarios against one started LocalCloud, each in its own account."""
 
-    def __init__(self, cloud: LocalCloud, settings: HarnessSettings, source: AppSource | None) -> None:
+    def __init__(self, cloud: LocalCloud, settings: HarnessSettings, source: AppSource | None, *,
+                 observe: bool = False) -> None:
+        """``observe``: record each scenario's invocations, event shapes and end state (``observed``)."""
         self.cloud = cloud
         self.settings = settings
         self.source = source
+        self.observe = observe
         self._lock = threading.Lock()
         self.cancelled = threading.Event()  # set on Ctrl-C / SIGTERM: running scenarios stop and tear down
         self._shared_lock = threading.Lock()
@@ -159,6 +164,8 @@ class ScenarioRunner:
         finally:
             if listener is not None and self.cloud.target.invocations is not None:
                 self.cloud.target.invocations.listeners.remove(listener)
+            if self.observe and account is not None and ctx is not None and ctx.app is not None:
+                result.observed = observe(account, ctx.app, result.trace)
             if account is not None:
                 result.journal = [{"kind": e.kind, "at": e.at, **e.data}
                                   for e in self.cloud.journal.entries(account_id=account.account_id)
@@ -243,7 +250,9 @@ class ScenarioRunner:
                     ctx.actions.append({"kind": "invocation", "function": spec.name, "at": result.started_at,
                                         "duration_ms": round(result.duration_ms, 2), "cold": result.cold,
                                         "init_ms": result.init_duration_ms, "error": result.error_type,
-                                        "request_id": result.request_id})
+                                        "request_id": result.request_id, "records": result.records,
+                                        "failed_records": result.failed_records,
+                                        **({"event_shapes": list(result.event_shapes)} if self.observe else {})})
 
         runtime.listeners.append(listener)
         return listener

@@ -31,12 +31,13 @@ def select(scenarios: Sequence[Scenario], *, keyword: str | None, tags: Sequence
 
 def run_suite(scenarios: Sequence[Scenario], settings: HarnessSettings, *, workers: int = 2,
               project_root: Path = Path("."), on_done: Callable[[ScenarioResult], None] = lambda r: None,
-              ) -> tuple[list[ScenarioResult], dict[str, object]]:
-    """Start the target, run every scenario, return the results in input order and the report."""
+              observe: bool = False) -> tuple[list[ScenarioResult], dict[str, object]]:
+    """Start the target, run every scenario, return the results in input order and the report;
+    ``observe``: record what each scenario did for ``harness parity`` (``ScenarioResult.observed``)."""
     started = time.time()
     source = load_app_source(project_root)
     with LocalCloud(settings, os.environ) as cloud:
-        runner = ScenarioRunner(cloud, settings, source)
+        runner = ScenarioRunner(cloud, settings, source, observe=observe)
         try:
             with ThreadPoolExecutor(max(1, workers), thread_name_prefix="scenario") as pool:
                 futures = [pool.submit(runner.run, s) for s in scenarios]

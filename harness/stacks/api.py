@@ -35,6 +35,7 @@ def create_stack(svc: StackService, account: str, region: str, p: Params) -> dic
     stack = existing or svc.new_stack(account, region, name)
     stack.disable_rollback = bool(p.get("DisableRollback")) or p.get("OnFailure") == "DO_NOTHING"
     stack.delete_on_failure = p.get("OnFailure") == "DELETE"
+    stack.begin("CREATE_IN_PROGRESS")
     svc.start(svc._create, stack, body, template, values, list(p.get("Capabilities") or []),
               list(p.get("Tags") or []))
     return {"StackId": stack.stack_id}
@@ -47,6 +48,7 @@ def update_stack(svc: StackService, account: str, region: str, p: Params) -> dic
     values = svc.parameters_for(template, p, stack)
     if body == stack.body and values == stack.parameters and not p.get("Tags"):
         raise validation_error("No updates are to be performed.")
+    stack.begin("UPDATE_IN_PROGRESS")
     svc.start(svc._update, stack, body, template, values, list(p.get("Tags") or stack.tags),
               list(p.get("Capabilities") or []))
     return {"StackId": stack.stack_id}
@@ -55,6 +57,7 @@ def update_stack(svc: StackService, account: str, region: str, p: Params) -> dic
 def delete_stack(svc: StackService, account: str, region: str, p: Params) -> dict[str, Any]:
     stack = svc.find(account, region, str(p["StackName"]))
     if stack is not None and stack.deleted is None and not stack.busy:
+        stack.begin("DELETE_IN_PROGRESS")
         svc.start(svc._delete, stack)
     return {}  # deleting a stack that does not exist succeeds, as in CloudFormation
 
@@ -190,6 +193,7 @@ def execute_change_set(svc: StackService, account: str, region: str, p: Params) 
     if p.get("DisableRollback") is not None:
         change_set.stack.disable_rollback = bool(p.get("DisableRollback"))
     change_set.execution_status = "EXECUTE_IN_PROGRESS"
+    change_set.stack.begin("CREATE_IN_PROGRESS" if change_set.kind == "CREATE" else "UPDATE_IN_PROGRESS")
     svc.start(svc.execute, change_set)
     return {}
 

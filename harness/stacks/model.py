@@ -112,7 +112,11 @@ class Stack:
     operation_start: int = 0  # index of the current operation's first event
 
     def begin(self, status: str) -> None:
-        """Start an operation (CREATE, UPDATE, DELETE): its first event, "User Initiated"."""
+        """Start an operation (CREATE, UPDATE, DELETE): its first event, "User Initiated". The API
+        begins it before the call returns, as CloudFormation does (a waiter polling right after
+        DeleteStack must not read the old, finished status); the operation's own call is then a no-op."""
+        if self.status == status and self.status_reason == "User Initiated":
+            return
         self.operation_start = len(self.events)
         self.set_status(status, "User Initiated")
 

@@ -146,7 +146,7 @@ class StackService:
                 capabilities: list[str], tags: list[dict[str, str]] | None = None) -> None:
         stack.body, stack.template, stack.parameters = body, template, parameters
         stack.capabilities, stack.tags = capabilities, list(tags or [])
-        stack.begin("CREATE_IN_PROGRESS")
+        stack.begin("CREATE_IN_PROGRESS")  # unless the API began it (see Stack.begin)
         deployer = self._deployer(stack)
         try:
             stack.record = deployer.deploy(self._prepared(stack, template), stack_name=stack.name,
@@ -173,7 +173,7 @@ class StackService:
         stack.body, stack.template, stack.parameters, stack.tags = body, template, parameters, tags
         stack.capabilities = capabilities if capabilities is not None else stack.capabilities
         stack.updated = now()
-        stack.begin("UPDATE_IN_PROGRESS")
+        stack.begin("UPDATE_IN_PROGRESS")  # unless the API began it (see Stack.begin)
         deployer = self._deployer(stack)
         try:
             stack.record = deployer.deploy(self._prepared(stack, template), stack_name=stack.name,
@@ -200,7 +200,7 @@ class StackService:
         stack.set_status("UPDATE_COMPLETE")
 
     def _delete(self, stack: Stack) -> list[str]:
-        stack.begin("DELETE_IN_PROGRESS")
+        stack.begin("DELETE_IN_PROGRESS")  # unless the API began it (see Stack.begin)
         left = self._deployer(stack).destroy(stack.record) if stack.record is not None else []
         if left:
             stack.set_status("DELETE_FAILED", "The following resource(s) failed to delete: " + "; ".join(left))

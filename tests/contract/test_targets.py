@@ -6,6 +6,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
+from harness.accounts import service_endpoint_variable
 from harness.cloud import LocalCloud
 from harness.provisioning.template import Template
 
@@ -50,6 +51,11 @@ def test_client_scope_reaches_the_same_account_from_outside(harness_cloud: Local
                                         region_name=env["AWS_DEFAULT_REGION"])
         sqs = session.client("sqs", endpoint_url=env.get("AWS_ENDPOINT_URL"))
         assert sqs.list_queues(QueueNamePrefix="contract-outside")["QueueUrls"] == [url]
+        # every service, side services included (LocalStack's user pools live in an embedded moto)
+        pool = account.client("cognito-idp").create_user_pool(PoolName="contract-outside")["UserPool"]["Id"]
+        endpoint = env.get(service_endpoint_variable(session, "cognito-idp"), env.get("AWS_ENDPOINT_URL"))
+        pools = session.client("cognito-idp", endpoint_url=endpoint).list_user_pools(MaxResults=10)["UserPools"]
+        assert [p["Id"] for p in pools] == [pool]
     finally:
         account.close()
 

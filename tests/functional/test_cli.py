@@ -74,3 +74,15 @@ def test_synth_trial_deploy_fails_where_a_deploy_would(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "trial deploy on moto: 1 resources created and deleted" in result.stdout
     assert not list(tmp_path.glob(".harness/harness-trial-*"))  # the trial's state is gone with it
+
+
+def test_parity_usage_errors_exit_2_and_say_what_to_fix(tmp_path: Path) -> None:
+    for targets in ("moto", "moto,moto", "moto,nowhere"):
+        result = CliRunner().invoke(main, ["parity", "scenarios/", "--targets", targets])
+        assert result.exit_code == 2 and "--targets names two different targets" in result.output, result.output
+    result = CliRunner().invoke(main, ["parity", "scenarios/", "-k", "no scenario has this name"])
+    assert result.exit_code == 2 and "no scenario selected" in result.output
+    known = tmp_path / "known.yaml"
+    known.write_text("- difference: functions.*\n")
+    result = CliRunner().invoke(main, ["parity", "scenarios/", "--known", str(known)])
+    assert result.exit_code == 2 and f"{known}: entry 1 needs a 'difference' pattern and a 'reason'" in result.output

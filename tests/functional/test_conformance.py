@@ -42,7 +42,7 @@ def _capture(account: CloudAccount, deploy: Any, make_queue: Any, name: str = "c
 def _recorded(account: CloudAccount, url: str, expected: int) -> list[Any]:
     account.settle()
     events = [json.loads(m["Body"]) for m in drain(account, url)]
-    assert len(events) >= 1, "the capture function received nothing"
+    assert len(events) == expected, f"the capture function received {len(events)} event(s), not {expected}: {events}"
     return events
 
 

@@ -70,6 +70,8 @@ def test_create_describe_update_delete(account: CloudAccount) -> None:
 
     cfn.update_stack(StackName="queues", UsePreviousTemplate=True,
                      Parameters=[{"ParameterKey": "Retention", "ParameterValue": "900"}])
+    # begun when the call returns, as in CloudFormation: a waiter never reads the finished create
+    assert cfn.describe_stacks(StackName="queues")["Stacks"][0]["StackStatus"].startswith("UPDATE_")
     assert _wait(cfn, "queues")["StackStatus"] == "UPDATE_COMPLETE"
     assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["MessageRetentionPeriod"])[
         "Attributes"]["MessageRetentionPeriod"] == "900"
@@ -80,6 +82,7 @@ def test_create_describe_update_delete(account: CloudAccount) -> None:
                          Parameters=[{"ParameterKey": "Retention", "UsePreviousValue": True}])
 
     cfn.delete_stack(StackName="queues")
+    assert cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"].startswith("DELETE_")
     cfn.get_waiter("stack_delete_complete").wait(StackName=stack_id, WaiterConfig={"Delay": 1})
     assert not sqs.list_queues().get("QueueUrls")
     with pytest.raises(ClientError, match="Stack with id queues does not exist"):

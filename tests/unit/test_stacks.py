@@ -126,3 +126,32 @@ def test_rules_are_checked_as_cloudformation_checks_them() -> None:
     check_rules(conditional, {"Env": "dev", "Sizes": "s"})  # the rule does not apply
     with pytest.raises(ProvisioningError, match="ProdOnly failed"):
         check_rules(conditional, {"Env": "prod", "Sizes": "m,s"})
+
+
+def test_stack_operations_have_begun_when_the_api_call_returns() -> None:
+    """A waiter polling right after DeleteStack/UpdateStack must not read the finished status of
+    the operation before (the operation itself runs later, in the background)."""
+    from harness.stacks import api
+    from harness.stacks.model import Stack
+
+    class Service:  # runs nothing: what the API call itself did is all there is
+        def __init__(self, stack: Stack) -> None:
+            self.stack, self.started = stack, 0
+
+        def find(self, *args: object) -> Stack:
+            return self.stack
+
+        def start(self, *args: object) -> None:
+            self.started += 1
+
+        _delete = None
+
+    stack = Stack("arn:aws:cloudformation:us-east-1:111122223333:stack/s/1", "s", "111122223333", "us-east-1",
+                  "UPDATE_COMPLETE")
+    service = Service(stack)
+    api.delete_stack(service, "111122223333", "us-east-1", {"StackName": "s"})  # type: ignore[arg-type]
+    assert (stack.status, stack.status_reason, service.started) == ("DELETE_IN_PROGRESS", "User Initiated", 1)
+    api.delete_stack(service, "111122223333", "us-east-1", {"StackName": "s"})  # type: ignore[arg-type]
+    assert service.started == 1 and len(stack.events) == 1  # a second delete while one runs does nothing
+    stack.begin("DELETE_IN_PROGRESS")  # the operation's own begin, once it runs: no second event
+    assert len(stack.events) == 1

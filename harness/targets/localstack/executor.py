@@ -43,6 +43,7 @@ from harness.lambda_runtime.spec import (
     build_environment,
     layer_python_paths,
 )
+from harness.shapes import event_summary, failed_items
 from harness.targets.localstack.records import corrected_payload
 
 LOG = logging.getLogger(__name__)
@@ -180,7 +181,7 @@ class HarnessRuntimeExecutor(RuntimeExecutor):  # type: ignore[misc]
             self._logs.append(result.logs)
             return LsResult(request.request_id, result.payload, is_error=not result.ok, logs=result.logs)
         finally:
-            _Shared.record(_end_event(spec, request.request_id, result))
+            _Shared.record(_end_event(spec, request, result))
 
     def get_logs(self) -> str:
         return "".join(self._logs)
@@ -254,9 +255,11 @@ def _hex_digest(code_sha256: str) -> str:
         return ""
 
 
-def _end_event(spec: FunctionSpec, request_id: str, result: InvocationResult | None) -> dict[str, Any]:
-    event: dict[str, Any] = {"event": "end", "request_id": request_id, "function_arn": spec.function_arn,
-                             "name": spec.name, "account_id": spec.account_id, "at": time.time()}
+def _end_event(spec: FunctionSpec, request: InvocationRequest, result: InvocationResult | None) -> dict[str, Any]:
+    event_shapes, records = event_summary(request.payload)
+    event: dict[str, Any] = {"event": "end", "request_id": request.request_id, "function_arn": spec.function_arn,
+                             "name": spec.name, "account_id": spec.account_id, "at": time.time(),
+                             "event_shapes": event_shapes, "records": records}
     if result is None:
         event["error"] = "HarnessExecutorError"
         return event
@@ -264,18 +267,8 @@ def _end_event(spec: FunctionSpec, request_id: str, result: InvocationResult | N
                   "init_ms": result.init_duration_ms, "error": result.error_type,
                   "max_memory_mb": result.max_memory_mb, "memory_mb": result.memory_mb,
                   "environment_id": result.environment_id,
-                  "partial_failure": reports_item_failures(result.payload)})
+                  "failed_records": failed_items(result.payload, records, not result.ok)})
     return event
-
-
-def reports_item_failures(payload: bytes) -> bool:
-    """Whether a batch response names failed items (LocalStack retries them, as after an error) (pure)."""
-    if b"batchItemFailures" not in payload:
-        return False
-    try:
-        return bool(json.loads(payload).get("batchItemFailures"))
-    except (ValueError, AttributeError):
-        return False
 
 
 class HarnessExecutorPlugin(RuntimeExecutorPlugin):  # type: ignore[misc]

@@ -30,6 +30,8 @@ def spec_and_result(event: dict[str, Any]) -> tuple[FunctionSpec, InvocationResu
         init_duration_ms=event.get("init_ms"), max_memory_mb=int(event.get("max_memory_mb") or 0),
         memory_mb=int(event.get("memory_mb") or 0), cold=bool(event.get("cold")),
         started_at=float(event.get("started_at") or event["at"]), environment_id=str(event.get("environment_id", "")),
+        event_shapes=event.get("event_shapes") or (), records=int(event.get("records") or 1),
+        failed_records=int(event.get("failed_records") or 0),
     )
     return spec, result
 
@@ -101,7 +103,7 @@ class InvocationFeed:
                 self._running[str(event["request_id"])] = {"account_id": account, "name": str(event["name"])}
                 return
             self._running.pop(str(event["request_id"]), None)
-            if event.get("error") or event.get("partial_failure"):  # either way a retry may still come
+            if event.get("error") or event.get("failed_records"):  # either way a retry may still come
                 self._last_error[account] = time.time()
             if event.get("init"):
                 return  # an environment's start: activity, not an invocation

@@ -46,9 +46,9 @@ from harness.targets.localstack.server import (
     keep_catalog,
     prepare_root,
 )
+from harness.targets.localstack.side import SIDE_SERVICES, SideServices
 
 LOG = logging.getLogger(__name__)
-SIDE_SERVICES = ("cognito-idp", "apigatewayv2", "apigateway")
 
 
 class LocalStackTarget:
@@ -66,7 +66,7 @@ class LocalStackTarget:
         self.region = settings.region
         self._environ = dict(environ)
         self._server: LocalStackProcess | LocalStackContainer | None = None
-        self._side: Any = None
+        self._side: SideServices | None = None
         self._side_endpoint = ""
         self._side_error: BaseException | None = None
         self._feed: InvocationFeed | None = None
@@ -171,16 +171,8 @@ class LocalStackTarget:
             self._side_error = exc
 
     def _start_moto(self) -> None:
-        try:
-            from moto.server import ThreadedMotoServer
-        except ImportError as exc:
-            raise TargetError("the LocalStack target serves Cognito and HTTP APIs with moto, which is not "
-                              "installed here; pip install 'serverless-harness[moto]' (the moto extra)") from exc
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request is noise
-        self._side = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._side.start()
-        host, port = self._side.get_host_and_port()
-        self._side_endpoint = f"http://{host}:{port}"
+        self._side = SideServices()
+        self._side_endpoint = self._side.start()
 
     def healthy(self) -> bool:
         return self._server is not None and self._server.healthy()
