@@ -8,12 +8,13 @@ TARGET ?= moto
 # Python 3.13 or 3.12: on PATH, or under pyenv where it is not on PATH.
 PYTHON ?= $(shell scripts/find-python)
 
-.PHONY: help install browser tools demo test test-fast lint bench clean
+.PHONY: help install browser tools demo test test-fast lint bench bench-peers clean
 
 help:
 	@echo "make demo   - install, run the end-to-end demonstration on moto, write a report"
 	@echo "make test   - install, run every tox environment that can run here"
 	@echo "make bench  - benchmarks, JSON into build/bench-$(TARGET).json (TARGET=localstack for LocalStack)"
+	@echo "make bench-peers - one workload against the harness (moto) and MiniStack, interleaved: build/bench-peers.json"
 	@echo "make lint   - ruff and mypy --strict on harness/"
 
 $(STAMP): pyproject.toml
@@ -63,6 +64,9 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench --target $(TARGET) --output build/bench-$(TARGET).json
+
+bench-peers: install
+	$(BIN)/python -m bench.peers --output build/bench-peers.json
 
 clean:
 	rm -rf $(VENV) .tox build .harness .mypy_cache .ruff_cache .pytest_cache

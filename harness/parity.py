@@ -1,6 +1,7 @@
 """Parity: the same scenarios on two targets, compared scenario by scenario (``harness parity``).
 
-Per scenario: the outcome; per function (logical id) the records delivered and failed, the
+Per scenario: the outcome; per function (logical id) the distinct records delivered (delivery is
+at least once, on AWS too: a record delivered again counts once) and the records failed, the
 invocations and errors where the function is not fed batches (how many records a poller puts in one
 batch is the service's choice, on AWS too, and a batch fails whole or in part by its content), and
 the shapes of the events it was given, record by record; per table, queue and

@@ -48,21 +48,32 @@ def shape(value: Any, *, formats: bool = False) -> Any:
     return type(value).__name__
 
 
-def event_summary(payload: bytes) -> tuple[list[Any], int]:
-    """The distinct shapes (with string formats) of the event a handler was given, and how many
-    records it carries. An event with ``Records`` (SQS, streams, S3, SNS) gives one shape per
+def event_summary(payload: bytes) -> tuple[list[Any], int, list[str]]:
+    """The distinct shapes (with string formats) of the event a handler was given, how many records
+    it carries, and their ids. An event with ``Records`` (SQS, streams, S3, SNS) gives one shape per
     distinct record (the event with that record alone), so how a poller batched records does not
-    change the shapes; any other event gives its own shape and counts one. A payload that is not
-    JSON is ``["bytes"]``."""
+    change the shapes, and each record's id where it has one (``messageId``, ``eventID``, an SNS
+    ``MessageId``, an S3 request id), so a redelivered record can be told from a new one; any other
+    event gives its own shape, counts one and names no id. A payload that is not JSON is ``["bytes"]``."""
     try:
         event = json.loads(payload) if payload else None
     except ValueError:
-        return ["bytes"], 1
+        return ["bytes"], 1, []
     if not isinstance(event, dict) or not isinstance(event.get("Records"), list) or not event["Records"]:
-        return [shape(event, formats=True)], 1
+        return [shape(event, formats=True)], 1, []
     records = event["Records"]
     shapes = {json.dumps(shape({**event, "Records": [record]}, formats=True), sort_keys=True) for record in records}
-    return [json.loads(text) for text in sorted(shapes)], len(records)
+    ids = [i for i in (_record_id(r) for r in records) if i]
+    return [json.loads(text) for text in sorted(shapes)], len(records), ids
+
+
+def _record_id(record: Any) -> str | None:
+    if not isinstance(record, dict):
+        return None
+    sns, response = record.get("Sns"), record.get("responseElements")
+    found = (record.get("messageId") or record.get("eventID") or (sns.get("MessageId") if isinstance(sns, dict) else None)
+             or (response.get("x-amz-request-id") if isinstance(response, dict) else None))
+    return str(found) if found else None
 
 
 def failed_items(response: bytes, records: int, errored: bool) -> int:

@@ -155,8 +155,8 @@ class ProcessRuntime:
             result = init_failure(request, spec, str(exc), started_at=time.time())
         finally:
             self._release(spec, env)
-        event_shapes, records = event_summary(payload)
-        result = dataclasses.replace(result, event_shapes=event_shapes, records=records,
+        event_shapes, records, ids = event_summary(payload)
+        result = dataclasses.replace(result, event_shapes=event_shapes, records=records, record_ids=ids,
                                      failed_records=failed_items(result.payload, records, not result.ok))
         self._after(spec, env.id if env is not None else result.environment_id, result)
         return result

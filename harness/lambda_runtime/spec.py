@@ -106,6 +106,7 @@ class InvocationResult:
     event_shapes: Any = ()   # the event handed to the handler, per distinct record, values normalised (harness.shapes)
     records: int = 1         # how many records that event carried
     failed_records: int = 0  # how many of them failed (all on an error, else the batchItemFailures)
+    record_ids: Any = ()     # the records' ids, where the event names them (messageId, eventID, ...)
 
     @property
     def ok(self) -> bool:

@@ -252,7 +252,8 @@ class ScenarioRunner:
                                         "init_ms": result.init_duration_ms, "error": result.error_type,
                                         "request_id": result.request_id, "records": result.records,
                                         "failed_records": result.failed_records,
-                                        **({"event_shapes": list(result.event_shapes)} if self.observe else {})})
+                                        **({"event_shapes": list(result.event_shapes),
+                                            "record_ids": list(result.record_ids)} if self.observe else {})})
 
         runtime.listeners.append(listener)
         return listener

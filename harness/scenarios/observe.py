@@ -18,23 +18,30 @@ _SCAN_LIMIT = 1000  # items or objects read per resource: enough to compare, bou
 
 
 def observe_invocations(trace: Iterable[Mapping[str, Any]], functions: Mapping[str, str]) -> dict[str, Any]:
-    """Per function (logical id): invocations, errors, records delivered and failed, whether it is
-    fed batches, and the distinct event shapes (sorted JSON texts, one per distinct record), from
-    the scenario's trace; ``functions``: name -> logical id (pure)."""
+    """Per function (logical id): invocations, errors, records delivered (distinct records where
+    the events name them: a record delivered again, at least once as on AWS, counts once) and
+    failed, whether it is fed batches, and the distinct event shapes (sorted JSON texts, one per
+    distinct record), from the scenario's trace; ``functions``: name -> logical id (pure)."""
     seen: dict[str, dict[str, Any]] = {}
+    ids: dict[str, set[str]] = {}
     for entry in trace:
         if entry.get("kind") != "invocation":
             continue
         name = functions.get(str(entry["function"]), str(entry["function"]))
-        summary = seen.setdefault(name, {"invocations": 0, "errors": 0, "records": 0, "failed_records": 0,
-                                         "batched": False, "event_shapes": set()})
+        summary = seen.setdefault(name, {"invocations": 0, "errors": 0, "deliveries": 0, "records": 0,
+                                         "failed_records": 0, "batched": False, "event_shapes": set()})
         summary["invocations"] += 1
         summary["errors"] += 1 if entry.get("error") else 0
-        summary["records"] += int(entry.get("records") or 1)
+        summary["deliveries"] += int(entry.get("records") or 1)
         summary["failed_records"] += int(entry.get("failed_records") or 0)
+        named = entry.get("record_ids") or []
+        ids.setdefault(name, set()).update(named)
+        summary["records"] += 0 if named else int(entry.get("records") or 1)
         for event_shape in entry.get("event_shapes") or ():
             summary["batched"] |= isinstance(event_shape, dict) and isinstance(event_shape.get("Records"), list)
             summary["event_shapes"].add(json.dumps(event_shape, sort_keys=True))
+    for name, named in ids.items():
+        seen[name]["records"] += len(named)
     return {name: {**summary, "event_shapes": sorted(summary["event_shapes"])} for name, summary in seen.items()}
 
 

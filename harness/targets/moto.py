@@ -34,6 +34,7 @@ from harness.settings import HarnessSettings
 from harness.stacks import StackService
 from harness.stacks.service import CachedClients, StackServiceDeployer
 from harness.targets.base import TargetCapabilities
+from harness.targets.moto_http import MotoHttpServer
 from harness.waiting import wait_until
 
 LOG = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class MotoTarget:
         self.settings = settings
         self.region = settings.region
         self._environ = dict(environ)
-        self._server: Any = None
+        self._server: MotoHttpServer | None = None
         self._seams: Any = None
         self._runtime: ProcessRuntime | None = None
         self._endpoint: str | None = None
@@ -98,18 +99,14 @@ class MotoTarget:
         Raises:
             TargetNotReadyError: the server did not answer within 10 s.
         """
-        from moto.server import ThreadedMotoServer
-
         from harness.targets.moto_seams import MotoSeams
 
         # moto reads its settings from the environment of the process that hosts it (this one):
         # AWS managed policies (AWSLambdaBasicExecutionRole ...) must exist for templates to attach.
         os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         self._attach_log()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self._endpoint = f"http://{host}:{port}"
+        self._server = MotoHttpServer("127.0.0.1", 0)
+        self._endpoint = self._server.start()
         self._wait_ready()
         base_env = {k: v for k, v in self._environ.items() if k in HOST_VARIABLES}
         self._runtime = ProcessRuntime(
@@ -132,7 +129,7 @@ class MotoTarget:
         handler = logging.FileHandler(path)
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         handler.setLevel(logging.WARNING)
-        for name in ("werkzeug", "moto"):
+        for name in ("werkzeug", "moto", "cheroot"):
             logging.getLogger(name).addHandler(handler)
         # One line per request is noise in the caller's logs; warnings still reach moto.log.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -171,7 +168,7 @@ class MotoTarget:
             self._server.stop()
             self._server = None
         if self._log_handler is not None:
-            for name in ("werkzeug", "moto"):
+            for name in ("werkzeug", "moto", "cheroot"):
                 logging.getLogger(name).removeHandler(self._log_handler)
             self._log_handler.close()
             self._log_handler = None

@@ -17,10 +17,16 @@ SQS_EVENT = {"Records": [{"messageId": "059f36b4-87a3-44ab-83d2-661975830a7d", "
                           "attributes": {"SenderId": "AIDAIENQZJOLO23YVJ4VO", "SentTimestamp": "1545082649183"}}]}
 
 
+def _sqs(*numbers: int) -> dict[str, Any]:
+    """An SQS event with one record per number, each its own message id."""
+    return {"Records": [{**SQS_EVENT["Records"][0], "messageId": f"059f36b4-87a3-44ab-83d2-{n:012d}"}
+                        for n in numbers]}
+
+
 def _invocation(function: str, event: Any, error: str | None = None, failed: int | None = None) -> dict[str, Any]:
-    event_shapes, records = event_summary(json.dumps(event).encode())
+    event_shapes, records, ids = event_summary(json.dumps(event).encode())
     return {"kind": "invocation", "function": function, "records": records, "event_shapes": event_shapes,
-            "error": error, "failed_records": records if error else failed or 0}
+            "record_ids": ids, "error": error, "failed_records": records if error else failed or 0}
 
 
 def _scenario(name: str = "s", status: str = "passed", trace: list[dict[str, Any]] | None = None,
@@ -37,10 +43,13 @@ def test_shapes_keep_types_and_formats_not_values() -> None:
                                        "c4ca4238a0b923820dcc509a6f75849b", "hello")] == [
         "arn", "url", "digits", "md5", "text"]
     assert shape({"a": [1, 2], "b": None, "c": True, "d": "x"}) == {"a": ["number"], "b": "null", "c": "bool", "d": "str"}
-    assert event_summary(b"not json") == (["bytes"], 1) and event_summary(json.dumps(SQS_EVENT).encode())[1] == 1
+    assert event_summary(b"not json") == (["bytes"], 1, [])
+    assert event_summary(json.dumps(SQS_EVENT).encode())[1:] == (1, ["059f36b4-87a3-44ab-83d2-661975830a7d"])
     two_kinds = {"Records": [{"a": "x"}, {"a": "y"}, {"b": 1}]}  # one shape per distinct record
     assert event_summary(json.dumps(two_kinds).encode()) == ([{"Records": [{"a": "text"}]},
-                                                              {"Records": [{"b": "number"}]}], 3)
+                                                              {"Records": [{"b": "number"}]}], 3, [])
+    stream = {"Records": [{"eventID": "c4ca4238a0b923820dcc509a6f75849b"}, {"Sns": {"MessageId": "m"}}]}
+    assert event_summary(json.dumps(stream).encode())[2] == ["c4ca4238a0b923820dcc509a6f75849b", "m"]
     assert failed_items(b'{"batchItemFailures": [{"itemIdentifier": "1"}]}', 3, errored=False) == 1
     assert failed_items(b"null", 3, errored=True) == 3 and failed_items(b"{}", 3, errored=False) == 0
     assert shape_differences({"a": "text", "b": "digits"}, {"a": "text", "c": "digits"}, other="AWS") == [
@@ -52,8 +61,8 @@ def test_observations_count_records_errors_and_distinct_event_shapes() -> None:
     trace = [_invocation("app-Worker-1", batch, failed=1), _invocation("app-Worker-1", SQS_EVENT, "Boom"),
              {"kind": "action"}]
     [(name, seen)] = observe_invocations(trace, {"app-Worker-1": "Worker"}).items()
-    assert name == "Worker" and seen["invocations"] == 2 and seen["records"] == 4 and seen["errors"] == 1
-    assert seen["failed_records"] == 2
+    assert name == "Worker" and seen["invocations"] == 2 and seen["deliveries"] == 4 and seen["errors"] == 1
+    assert seen["records"] == 1 and seen["failed_records"] == 2  # one message, delivered four times
     assert seen["batched"] and len(seen["event_shapes"]) == 1  # the same shape, whatever the batch size
 
     class Resource:
@@ -64,6 +73,15 @@ def test_observations_count_records_errors_and_distinct_event_shapes() -> None:
                            Resource("Queue", "AWS::SQS::Queue", "http://q")]) == {"app-Worker-1": "Worker"}
 
 
+def test_a_record_delivered_again_is_not_a_difference() -> None:
+    once = _scenario(trace=[_invocation("app-Worker-1", _sqs(1)), _invocation("app-Worker-1", _sqs(2))])
+    again = _scenario(trace=[_invocation("app-Worker-1", _sqs(1)), _invocation("app-Worker-1", _sqs(1, 2))])
+    assert compare([once], [again], ("moto", "localstack"))["summary"]["differences"] == 0
+    lost = _scenario(trace=[_invocation("app-Worker-1", _sqs(1))])
+    assert [d["difference"] for d in compare([once], [lost], ("moto", "localstack"))["differences"]] == [
+        "functions.Worker.records"]
+
+
 def test_the_same_run_on_both_sides_has_no_difference() -> None:
     run = [_scenario(trace=[_invocation("app-Worker-1", SQS_EVENT)], resources={"Table": {"items": 2}})]
     parity = compare(run, run, ("moto", "localstack"))
@@ -72,9 +90,9 @@ def test_the_same_run_on_both_sides_has_no_difference() -> None:
 
 def test_batching_is_not_a_difference_but_records_outcomes_shapes_and_state_are() -> None:
     # one batch of two, one record failing, against two batches of one, the second raising
-    one_batch = _scenario(trace=[_invocation("app-Worker-1", {"Records": SQS_EVENT["Records"] * 2}, failed=1)],
+    one_batch = _scenario(trace=[_invocation("app-Worker-1", _sqs(1, 2), failed=1)],
                           resources={"Table": {"items": 2}, "Dlq": {"messages": 0}})
-    two_batches = _scenario(trace=[_invocation("app-Worker-1", SQS_EVENT), _invocation("app-Worker-1", SQS_EVENT, "E")],
+    two_batches = _scenario(trace=[_invocation("app-Worker-1", _sqs(1)), _invocation("app-Worker-1", _sqs(2), "E")],
                             resources={"Table": {"items": 2}, "Dlq": {"messages": 0}})
     assert compare([one_batch], [two_batches], ("moto", "localstack"))["summary"]["differences"] == 0
     other_event = {"Records": [{**SQS_EVENT["Records"][0], "md5OfBody": "x"}]}

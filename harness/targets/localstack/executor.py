@@ -256,10 +256,10 @@ def _hex_digest(code_sha256: str) -> str:
 
 
 def _end_event(spec: FunctionSpec, request: InvocationRequest, result: InvocationResult | None) -> dict[str, Any]:
-    event_shapes, records = event_summary(request.payload)
+    event_shapes, records, ids = event_summary(request.payload)
     event: dict[str, Any] = {"event": "end", "request_id": request.request_id, "function_arn": spec.function_arn,
                              "name": spec.name, "account_id": spec.account_id, "at": time.time(),
-                             "event_shapes": event_shapes, "records": records}
+                             "event_shapes": event_shapes, "records": records, "record_ids": ids}
     if result is None:
         event["error"] = "HarnessExecutorError"
         return event

@@ -1,0 +1,90 @@
+"""moto's WSGI app behind cheroot (CherryPy's production HTTP server) instead of werkzeug's
+development server.
+
+werkzeug's server answers every request with ``Connection: close`` and starts a thread per
+connection, so every call from clients, pollers and handlers paid a TCP connect and a thread
+start (three quarters of the moto process's CPU under load, issue 13). cheroot keeps HTTP/1.1
+connections alive (idle ones wait in a selector, not in a thread) and serves requests from a fixed
+pool of worker threads. moto's state stays in this one process.
+
+moto's own request handler restores header names that hold an underscore (S3 metadata keys), which
+CGI-style environs cannot spell; the gateway here does the same from cheroot's raw headers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+LOG = logging.getLogger("cheroot")
+
+# Worker threads: every long poll (SQS ``WaitTimeSeconds``, the harness's pollers wait 1 s) holds
+# one for its duration, so the pool is sized for many concurrent polls rather than for the cores.
+WORKER_THREADS = 64
+IDLE_CONNECTION_S = 120  # an idle keep-alive connection is closed after this
+# cheroot keeps 10 idle connections by default and closes the rest after their response; every
+# client, poller and handler environment holds a pool of its own.
+KEEP_ALIVE_CONNECTIONS = 1000
+
+
+class MotoHttpServer:
+    """``start()`` binds ``host`` on a free port (or ``port``) and returns the endpoint; ``stop()``
+    closes the listener and every connection and joins the server's threads (safe twice)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, threads: int = WORKER_THREADS) -> None:
+        self._bind = (host, port)
+        self._threads = threads
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> str:
+        from cheroot import wsgi
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        server = wsgi.Server(self._bind, DomainDispatcherApplication(create_backend_app), numthreads=self._threads,
+                             timeout=IDLE_CONNECTION_S, request_queue_size=128, shutdown_timeout=2)
+        server.gateway = _gateway_class()
+        server.keep_alive_conn_limit = KEEP_ALIVE_CONNECTIONS
+        server.error_log = _log  # type: ignore[method-assign]  # cheroot prints to stderr; ours go to moto.log
+        server.prepare()  # binds: the port is known from here on
+        self._server = server
+        self._thread = threading.Thread(target=server.serve, name="moto-http", daemon=True)
+        self._thread.start()
+        host, port = server.bind_addr[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+
+def _log(msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
+    LOG.log(level, "%s", msg, exc_info=traceback)
+
+
+def _gateway_class() -> type:
+    """cheroot's WSGI 1.0 gateway, with moto's map of header names that hold an underscore."""
+    from cheroot.wsgi import Gateway_10
+    from moto.core.request import (
+        PRESERVED_HEADER_NAMES_ENVIRON_KEY,
+        environ_key_for_header,
+        should_preserve_original_header_name,
+    )
+
+    class MotoGateway(Gateway_10):
+        def get_environ(self) -> dict[str, Any]:  # type: ignore[override]
+            environ: dict[str, Any] = super().get_environ()  # type: ignore[no-untyped-call]
+            names: dict[str, str] = {}
+            for raw in self.req.inheaders:
+                name = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw)
+                if should_preserve_original_header_name(name):
+                    names.setdefault(environ_key_for_header(name), name)
+            environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = names
+            return environ
+
+    return MotoGateway
