@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from harness.envfile import error_file_for, read_env_file
 from harness.errors import HarnessError, WaitTimeoutError
 from harness.waiting import wait_until
@@ -87,7 +89,8 @@ def _alive(pid: int) -> bool:
     except ChildProcessError:
         pass
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        # An exited process nobody has reaped yet is a zombie: gone for our purpose. (In a container
+        # whose init reaps seldom it stayed "alive" to os.kill(pid, 0) for ~2 s after it exited.)
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
         return False
-    return True
