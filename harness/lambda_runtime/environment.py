@@ -197,6 +197,11 @@ class ExecutionEnvironment:
 
     def _pump(self, done: Callable[[], bool], deadline: float) -> _Outcome:
         wake = self._exchange.wake_fd
+        # poll, not select: select refuses descriptors above 1023, which a process holding many
+        # keep-alive connections (the moto server's) soon hands out to new pipes
+        poller = select.poll()
+        poller.register(self._out_fd, select.POLLIN)
+        poller.register(wake, select.POLLIN)
         while True:
             if done():
                 self._drain()
@@ -206,7 +211,8 @@ class ExecutionEnvironment:
                 return _Outcome.TIMEOUT
             if now - self._last_sample >= _SAMPLE_EVERY_S and self._over_memory():
                 return _Outcome.OUT_OF_MEMORY
-            ready, _, _ = select.select([self._out_fd, wake], [], [], min(deadline - now, _SAMPLE_EVERY_S))
+            timeout_ms = max(0.0, min(deadline - now, _SAMPLE_EVERY_S)) * 1000
+            ready = {fd for fd, _ in poller.poll(timeout_ms)}
             if wake in ready:
                 self._exchange.clear_wake()
             if self._out_fd in ready and not self._read_chunk():

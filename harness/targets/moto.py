@@ -17,9 +17,7 @@ from collections.abc import Mapping
 from importlib.metadata import version
 from typing import Any
 
-import boto3
-
-from harness.accounts import AccountScope
+from harness.accounts import AccountScope, new_session
 from harness.errors import TargetError, TargetNotReadyError, WaitTimeoutError
 from harness.invocations import TargetHooks
 from harness.lambda_runtime.code import CodeStore, InterpreterResolver
@@ -105,7 +103,7 @@ class MotoTarget:
         # AWS managed policies (AWSLambdaBasicExecutionRole ...) must exist for templates to attach.
         os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         self._attach_log()
-        self._server = MotoHttpServer("127.0.0.1", 0)
+        self._server = MotoHttpServer("127.0.0.1", 0, on_backend=self._on_backend)
         self._endpoint = self._server.start()
         self._wait_ready()
         base_env = {k: v for k, v in self._environ.items() if k in HOST_VARIABLES}
@@ -122,6 +120,10 @@ class MotoTarget:
         self._seams = MotoSeams(self._runtime, hooks.on_async_invoke, hooks.on_mappings_changed, self._stacks)
         self._seams.install()
         LOG.info("moto target ready at %s", self._endpoint)
+
+    def _on_backend(self, service: str) -> None:
+        if self._seams is not None:
+            self._seams.on_backend(service)
 
     def _attach_log(self) -> None:
         path = self.settings.state_dir / "logs" / "moto.log"
@@ -183,7 +185,7 @@ class MotoTarget:
         if self._endpoint is None:
             raise TargetError("the moto target is not started; call start() first")
         account = account_id or self.new_account_id()
-        session = boto3.session.Session(
+        session = new_session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=self.region
         )
         return AccountScope(account, self.region, self._endpoint, session,
@@ -192,7 +194,7 @@ class MotoTarget:
     def client_scope(self, scope: AccountScope) -> AccountScope:
         """The same account, reached by credentials instead of a header (for other processes)."""
         creds = self._assume(scope.account_id, f"arn:aws:iam::{scope.account_id}:role/harness-admin", "harness")
-        session = boto3.session.Session(
+        session = new_session(
             aws_access_key_id=creds.access_key_id, aws_secret_access_key=creds.secret_access_key,
             aws_session_token=creds.session_token, region_name=self.region,
         )
@@ -207,7 +209,7 @@ class MotoTarget:
         with self._lock:
             clients = self._stack_clients_cache.get((account_id, region))
             if clients is None:
-                session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                session = new_session(aws_access_key_id="testing", aws_secret_access_key="testing",
                                                 region_name=region)
                 clients = CachedClients(AccountScope(account_id, region, self._endpoint, session,
                                                      headers={"x-moto-account-id": account_id}))

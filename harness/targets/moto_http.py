@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 LOG = logging.getLogger("cheroot")
@@ -22,19 +23,22 @@ LOG = logging.getLogger("cheroot")
 # Worker threads: every long poll (SQS ``WaitTimeSeconds``, the harness's pollers wait 1 s) holds
 # one for its duration, so the pool is sized for many concurrent polls rather than for the cores.
 WORKER_THREADS = 64
-IDLE_CONNECTION_S = 120  # an idle keep-alive connection is closed after this
+IDLE_CONNECTION_S = 60  # an idle keep-alive connection is closed after this
 # cheroot keeps 10 idle connections by default and closes the rest after their response; every
 # client, poller and handler environment holds a pool of its own.
-KEEP_ALIVE_CONNECTIONS = 1000
+KEEP_ALIVE_CONNECTIONS = 500
 
 
 class MotoHttpServer:
     """``start()`` binds ``host`` on a free port (or ``port``) and returns the endpoint; ``stop()``
     closes the listener and every connection and joins the server's threads (safe twice)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, threads: int = WORKER_THREADS) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, threads: int = WORKER_THREADS,
+                 on_backend: Callable[[str], None] = lambda service: None) -> None:
+        """``on_backend(service)`` runs once per service, before the server first serves it."""
         self._bind = (host, port)
         self._threads = threads
+        self._on_backend = on_backend
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -42,7 +46,11 @@ class MotoHttpServer:
         from cheroot import wsgi
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-        server = wsgi.Server(self._bind, DomainDispatcherApplication(create_backend_app), numthreads=self._threads,
+        def create_app(service: Any) -> Any:  # moto calls it once per service, under its lock
+            self._on_backend(str(service))
+            return create_backend_app(service)
+
+        server = wsgi.Server(self._bind, DomainDispatcherApplication(create_app), numthreads=self._threads,
                              timeout=IDLE_CONNECTION_S, request_queue_size=128, shutdown_timeout=2)
         server.gateway = _gateway_class()
         server.keep_alive_conn_limit = KEEP_ALIVE_CONNECTIONS

@@ -55,6 +55,7 @@ class MotoSeams:
         self.on_mappings_changed = on_mappings_changed
         self._originals: list[tuple[Any, str, Any]] = []
         self._sha_cache: dict[tuple[str, str], str] = {}
+        self._cloudformation = False
 
     def install(self) -> None:
         global _installed
@@ -82,10 +83,19 @@ class MotoSeams:
                     original_send, rule, event, transform_input
                 ),
             )
-            if self.stacks is not None:
-                install_cloudformation(self._patch, self.stacks)
             install_fixes(self._patch)
             _installed = self
+
+    def on_backend(self, service: str) -> None:
+        """Called by the server before it first serves ``service``: CloudFormation's seam is
+        installed then, since importing moto's CloudFormation imports all of moto's models (~0.4 s
+        of every start, for a service most runs never call)."""
+        if service != "cloudformation" or self.stacks is None:
+            return
+        with _INSTALL_LOCK:
+            if _installed is self and not self._cloudformation:
+                install_cloudformation(self._patch, self.stacks)
+                self._cloudformation = True
 
     def uninstall(self) -> None:
         global _installed
@@ -96,6 +106,7 @@ class MotoSeams:
                 else:
                     setattr(owner, name, original)
             self._originals.clear()
+            self._cloudformation = False
             if _installed is self:
                 _installed = None
 

@@ -224,6 +224,7 @@ class SqsPoller:
             function_arn=mapping.function_arn, message_ids=ids,
             succeeded=[r["messageId"] for r in done], failed=sorted(failed_set),
             function_error=outcome.function_error, throttled=outcome.throttled,
+            **({"error": outcome.error} if outcome.error else {}),
         )
 
     def _delete(self, records: list[dict[str, Any]]) -> None:

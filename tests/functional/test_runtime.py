@@ -235,3 +235,20 @@ def test_idle_environments_are_evicted(account: CloudAccount, deploy: Any) -> No
     second = account.invoke("idle", {}, log_tail=True)
     assert second["Payload"]["pid"] != first["Payload"]["pid"]
     assert "Init Duration:" in base64.b64decode(second["LogResult"]).decode()
+
+
+@pytest.mark.targets("moto", reason="the descriptors must be in the process that runs the environments: on "
+                                    "LocalStack that is LocalStack's, not the test's")
+def test_invocations_run_while_the_process_holds_more_than_1024_descriptors(account: CloudAccount,
+                                                                           deploy: Any) -> None:
+    """A server keeping many connections alive hands new pipes descriptors above 1023, which
+    ``select()`` refuses; every invocation then failed with "filedescriptor out of range"."""
+    import os
+
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        deploy("many-fds", "def handler(event, context):\n    return 'ran'\n")
+        assert account.invoke("many-fds")["Payload"] == "ran"  # a new environment: its pipes are above 1023
+    finally:
+        for fd in held:
+            os.close(fd)

@@ -28,3 +28,21 @@ def test_stream_records_get_an_event_id_of_32_hex_digits() -> None:
     event = {"Records": [{"eventSource": "aws:dynamodb", "eventID": "14e033c3-333c-447c-9494-6c19d56ac8e9"}]}
     fixed = json.loads(corrected_payload(json.dumps(event).encode()))
     assert fixed["Records"][0]["eventID"] == "14e033c3333c447c94946c19d56ac8e9"
+
+
+def test_the_feed_carries_what_the_executor_saw_of_each_event() -> None:
+    """The executor's ``end`` line (json) becomes the listeners' result with the event's shapes,
+    records, failed records and record ids, as the process runtime's results carry them."""
+    from harness.shapes import event_summary, failed_items
+    from harness.targets.localstack.feed import spec_and_result
+
+    payload = json.dumps({"Records": [{"eventSource": "aws:sqs", "messageId": "m1", "body": "x"},
+                                      {"eventSource": "aws:sqs", "messageId": "m2", "body": "y"}]}).encode()
+    shapes, records, ids = event_summary(payload)
+    line = {"event": "end", "request_id": "r", "function_arn": "arn:aws:lambda:us-east-1:111122223333:function:f",
+            "name": "f", "account_id": "111122223333", "at": 1.0, "event_shapes": shapes, "records": records,
+            "record_ids": ids, "failed_records": failed_items(b'{"batchItemFailures": [{"itemIdentifier": "m2"}]}',
+                                                              records, errored=False)}
+    _, result = spec_and_result(json.loads(json.dumps(line)))
+    assert (result.records, result.failed_records, result.record_ids) == (2, 1, ("m1", "m2"))
+    assert result.event_shapes == shapes and result.function_error is None

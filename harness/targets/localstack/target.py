@@ -22,9 +22,7 @@ from collections.abc import Mapping
 from importlib.metadata import version
 from typing import Any
 
-import boto3
-
-from harness.accounts import AccountScope
+from harness.accounts import AccountScope, new_session
 from harness.errors import TargetError, WaitTimeoutError
 from harness.invocations import TargetHooks
 from harness.provisioning.resources.base import Clients
@@ -194,7 +192,7 @@ class LocalStackTarget:
         if self._endpoint is None:
             raise TargetError("the LocalStack target is not started; call start() first")
         account = account_id or str(self._rng.randrange(10**11, 10**12))
-        session = boto3.session.Session(aws_access_key_id=account, aws_secret_access_key="test",
+        session = new_session(aws_access_key_id=account, aws_secret_access_key="test",
                                         region_name=self.region)
         return AccountScope(account, self.region, self._endpoint, session,
                             headers={"x-moto-account-id": account},
