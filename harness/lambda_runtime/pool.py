@@ -30,7 +30,6 @@ from harness.lambda_runtime.spec import (
     layer_python_paths,
     log_stream_name,
 )
-from harness.shapes import event_summary, failed_items
 
 LOG = logging.getLogger(__name__)
 
@@ -155,9 +154,7 @@ class ProcessRuntime:
             result = init_failure(request, spec, str(exc), started_at=time.time())
         finally:
             self._release(spec, env)
-        event_shapes, records, ids = event_summary(payload)
-        result = dataclasses.replace(result, event_shapes=event_shapes, records=records, record_ids=ids,
-                                     failed_records=failed_items(result.payload, records, not result.ok))
+        result = dataclasses.replace(result, event=payload)  # read only by who asks (observe.event_facts)
         self._after(spec, env.id if env is not None else result.environment_id, result)
         return result
 

@@ -103,8 +103,12 @@ class InvocationResult:
     cold: bool
     started_at: float
     environment_id: str
-    event_shapes: Any = ()   # the event handed to the handler, per distinct record, values normalised (harness.shapes)
-    records: int = 1         # how many records that event carried
+    # The event handed to the handler, where the runtime kept it (the process runtime): what it
+    # carried is read from it only when asked (``harness.scenarios.observe.event_facts``). Where the
+    # event stays in another process (LocalStack's executor), the facts come filled in instead:
+    event: bytes | None = None
+    event_shapes: Any = ()   # per distinct record, values normalised (harness.shapes)
+    records: int = 1         # how many records the event carried
     failed_records: int = 0  # how many of them failed (all on an error, else the batchItemFailures)
     record_ids: Any = ()     # the records' ids, where the event names them (messageId, eventID, ...)
 

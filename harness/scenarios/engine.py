@@ -31,7 +31,7 @@ from harness.errors import HarnessError
 from harness.provisioning import AppSource
 from harness.scenarios.kinds import RUNNERS
 from harness.scenarios.model import Scenario, Step
-from harness.scenarios.observe import observe
+from harness.scenarios.observe import event_facts, observe
 from harness.scenarios.queue_steps import peek
 from harness.scenarios.steps import ExpectationFailed, StepContext, eventually
 from harness.scenarios.variables import interpolate
@@ -250,10 +250,8 @@ class ScenarioRunner:
                     ctx.actions.append({"kind": "invocation", "function": spec.name, "at": result.started_at,
                                         "duration_ms": round(result.duration_ms, 2), "cold": result.cold,
                                         "init_ms": result.init_duration_ms, "error": result.error_type,
-                                        "request_id": result.request_id, "records": result.records,
-                                        "failed_records": result.failed_records,
-                                        **({"event_shapes": list(result.event_shapes),
-                                            "record_ids": list(result.record_ids)} if self.observe else {})})
+                                        "request_id": result.request_id,
+                                        **(event_facts(result) if self.observe else {})})
 
         runtime.listeners.append(listener)
         return listener

@@ -12,9 +12,21 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from harness.shapes import shape
+from harness.shapes import event_summary, failed_items, shape
 
 _SCAN_LIMIT = 1000  # items or objects read per resource: enough to compare, bounded for big runs
+
+
+def event_facts(result: Any) -> dict[str, Any]:
+    """What an invocation's event carried (``event_shapes``, ``records``, ``record_ids``) and how many
+    of its records failed (``failed_records``), for a trace entry: read from the event where the
+    runtime kept it, else the facts the runtime filled in (``InvocationResult``)."""
+    if result.event is None:
+        return {"event_shapes": list(result.event_shapes), "records": result.records,
+                "record_ids": list(result.record_ids), "failed_records": result.failed_records}
+    shapes, records, ids = event_summary(result.event)
+    return {"event_shapes": shapes, "records": records, "record_ids": ids,
+            "failed_records": failed_items(result.payload, records, not result.ok)}
 
 
 def observe_invocations(trace: Iterable[Mapping[str, Any]], functions: Mapping[str, str]) -> dict[str, Any]:

@@ -149,3 +149,19 @@ def test_the_parity_page_shows_each_scenario_its_differences_and_links_each_targ
     assert "Parity: moto and localstack" in page and "1 unexplained" in page
     assert "<code>resources.Dlq.messages</code>: moto 0, localstack 1" in page
     assert "href='localstack/report.html'" in page
+
+
+def test_event_facts_come_from_the_kept_event_or_from_the_facts_filled_in() -> None:
+    from harness.lambda_runtime.spec import InvocationResult
+    from harness.scenarios.observe import event_facts
+
+    base = dict(request_id="r", function_error=None, error_type=None, logs="", duration_ms=1.0,
+                init_duration_ms=None, max_memory_mb=1, memory_mb=128, cold=False, started_at=0.0, environment_id="e")
+    kept = InvocationResult(payload=b'{"batchItemFailures": [{"itemIdentifier": "x"}]}',
+                            event=json.dumps(_sqs(1, 2)).encode(), **base)  # type: ignore[arg-type]
+    facts = event_facts(kept)
+    assert (facts["records"], facts["failed_records"], len(facts["record_ids"])) == (2, 1, 2)
+    assert facts["event_shapes"] == event_summary(json.dumps(_sqs(1)).encode())[0]
+    filled = InvocationResult(payload=b"", records=3, failed_records=3, record_ids=("a",), event_shapes=["s"],
+                              **base)  # type: ignore[arg-type]
+    assert event_facts(filled) == {"event_shapes": ["s"], "records": 3, "record_ids": ["a"], "failed_records": 3}
