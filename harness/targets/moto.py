@@ -39,6 +39,9 @@ LOG = logging.getLogger(__name__)
 MOTO_DEFAULT_ACCOUNT = "123456789012"
 
 
+_SERVER_LOGGERS = ("moto", "cheroot")  # their warnings go to moto.log (moto_http sends cheroot's there)
+
+
 class MotoTarget:
     """moto in server mode, in-process, with the harness's Lambda runtime plugged in."""
 
@@ -131,10 +134,8 @@ class MotoTarget:
         handler = logging.FileHandler(path)
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         handler.setLevel(logging.WARNING)
-        for name in ("werkzeug", "moto", "cheroot"):
+        for name in _SERVER_LOGGERS:
             logging.getLogger(name).addHandler(handler)
-        # One line per request is noise in the caller's logs; warnings still reach moto.log.
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._log_handler = handler
 
     def _wait_ready(self, timeout: float = 10.0) -> None:
@@ -170,7 +171,7 @@ class MotoTarget:
             self._server.stop()
             self._server = None
         if self._log_handler is not None:
-            for name in ("werkzeug", "moto", "cheroot"):
+            for name in _SERVER_LOGGERS:
                 logging.getLogger(name).removeHandler(self._log_handler)
             self._log_handler.close()
             self._log_handler = None

@@ -1,5 +1,6 @@
-"""The LocalStack target's side services: an embedded moto server (127.0.0.1) for what LocalStack's
-free edition lacks (Cognito user pools, HTTP and REST API definitions).
+"""The LocalStack target's side services: an embedded moto server (127.0.0.1, the same keep-alive
+front as the moto target's, ``moto_http``) for what LocalStack's free edition lacks (Cognito user
+pools, HTTP and REST API definitions).
 
 LocalStack takes a 12-digit access key as the account id; moto takes an unknown key as its default
 account. The harness's own clients name the account in a header, but an external client (the env
@@ -11,11 +12,11 @@ LocalStack (moto reads only 20-character keys).
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
 from harness.errors import TargetError
+from harness.targets.moto_http import MotoHttpServer
 
 SIDE_SERVICES = ("cognito-idp", "apigatewayv2", "apigateway")
 _ACCOUNT_KEY = re.compile(r"Credential=(\d{12})/")  # SigV4: the access key is the account id
@@ -25,7 +26,7 @@ class SideServices:
     """Start with ``start()`` (returns the endpoint), stop with ``stop()`` (safe twice)."""
 
     def __init__(self) -> None:
-        self._server: Any = None
+        self._server: MotoHttpServer | None = None
         self._restore: tuple[Any, Any] | None = None
 
     def start(self) -> str:
@@ -33,12 +34,11 @@ class SideServices:
             TargetError: moto is not installed (the moto extra).
         """
         try:
+            import cheroot  # noqa: F401  (the server's front, as on the moto target)
             from moto.core.responses import BaseResponse
-            from moto.server import ThreadedMotoServer
         except ImportError as exc:
             raise TargetError("the LocalStack target serves Cognito and HTTP APIs with moto, which is not "
                               "installed here; pip install 'serverless-harness[moto]' (the moto extra)") from exc
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request is noise
         current = BaseResponse.get_current_account
 
         def account_of(response: Any) -> str:
@@ -50,10 +50,8 @@ class SideServices:
 
         self._restore = (BaseResponse, current)
         BaseResponse.get_current_account = account_of  # type: ignore[method-assign,assignment]
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        return f"http://{host}:{port}"
+        self._server = MotoHttpServer("127.0.0.1", 0)
+        return self._server.start()
 
     def stop(self) -> None:
         if self._server is not None:
