@@ -76,18 +76,39 @@ def _record_id(record: Any) -> str | None:
     return str(found) if found else None
 
 
-def failed_items(response: bytes, records: int, errored: bool) -> int:
-    """How many records of an invocation failed: all of them when it raised, else those its
-    partial batch response names (``batchItemFailures``)."""
+def failed_items(event: bytes, response: bytes, errored: bool, records: int, ids: list[str]) -> tuple[int, list[str]]:
+    """How many records of an invocation failed and the ids (as ``event_summary`` names them) of
+    those that have one: all of them when it raised, else those its partial batch response names
+    (``batchItemFailures``: an SQS ``messageId``, a stream record's ``SequenceNumber``). ``records``
+    and ``ids``: ``event_summary`` of ``event`` (pure)."""
     if errored:
-        return records
+        return records, list(ids)
     if b"batchItemFailures" not in response:
-        return 0
+        return 0, []
     try:
         failures = json.loads(response).get("batchItemFailures")
     except (ValueError, AttributeError):
-        return 0
-    return len(failures) if isinstance(failures, list) else 0
+        return 0, []
+    if not isinstance(failures, list) or not failures:
+        return 0, []
+    named = {str(f.get("itemIdentifier")) for f in failures if isinstance(f, dict)}
+    try:
+        listed = json.loads(event).get("Records") or []
+    except (ValueError, AttributeError):
+        listed = []
+    failed = [found for record in listed if isinstance(record, dict) and _item_identifier(record) in named
+              for found in [_record_id(record)] if found]
+    return len(failures), failed
+
+
+def _item_identifier(record: dict[str, Any]) -> str | None:
+    """What a partial batch response names a record by (SQS: its message id; streams: its sequence number)."""
+    for key, field in (("dynamodb", "SequenceNumber"), ("kinesis", "sequenceNumber")):
+        inner = record.get(key)
+        if isinstance(inner, dict) and inner.get(field) is not None:
+            return str(inner[field])
+    found = record.get("messageId")
+    return str(found) if found is not None else None
 
 
 def shape_differences(left: Any, right: Any, *, other: str = "the other", path: str = "",

@@ -111,6 +111,7 @@ class InvocationResult:
     records: int = 1         # how many records the event carried
     failed_records: int = 0  # how many of them failed (all on an error, else the batchItemFailures)
     record_ids: Any = ()     # the records' ids, where the event names them (messageId, eventID, ...)
+    failed_record_ids: Any = ()  # the ids of the records that failed, where they have one
 
     @property
     def ok(self) -> bool:

@@ -18,24 +18,30 @@ _SCAN_LIMIT = 1000  # items or objects read per resource: enough to compare, bou
 
 
 def event_facts(result: Any) -> dict[str, Any]:
-    """What an invocation's event carried (``event_shapes``, ``records``, ``record_ids``) and how many
-    of its records failed (``failed_records``), for a trace entry: read from the event where the
-    runtime kept it, else the facts the runtime filled in (``InvocationResult``)."""
+    """What an invocation's event carried (``event_shapes``, ``records``, ``record_ids``) and which
+    of its records failed (``failed_records``, ``failed_record_ids``), for a trace entry: read from
+    the event where the runtime kept it, else the facts the runtime filled in (``InvocationResult``)."""
     if result.event is None:
         return {"event_shapes": list(result.event_shapes), "records": result.records,
-                "record_ids": list(result.record_ids), "failed_records": result.failed_records}
+                "record_ids": list(result.record_ids), "failed_records": result.failed_records,
+                "failed_record_ids": list(result.failed_record_ids)}
     shapes, records, ids = event_summary(result.event)
-    return {"event_shapes": shapes, "records": records, "record_ids": ids,
-            "failed_records": failed_items(result.payload, records, not result.ok)}
+    failed, failed_ids = failed_items(result.event, result.payload, not result.ok, records, ids)
+    return {"event_shapes": shapes, "records": records, "record_ids": ids, "failed_records": failed,
+            "failed_record_ids": failed_ids}
 
 
 def observe_invocations(trace: Iterable[Mapping[str, Any]], functions: Mapping[str, str]) -> dict[str, Any]:
     """Per function (logical id): invocations, errors, records delivered (distinct records where
     the events name them: a record delivered again, at least once as on AWS, counts once) and
-    failed, whether it is fed batches, and the distinct event shapes (sorted JSON texts, one per
-    distinct record), from the scenario's trace; ``functions``: name -> logical id (pure)."""
+    failed (records that failed and never succeeded on a later delivery: a duplicate delivery that
+    fails while the first succeeds, as under load, is not a failure of the record), whether it is
+    fed batches, and the distinct event shapes (sorted JSON texts, one per distinct record), from
+    the scenario's trace; ``functions``: name -> logical id (pure)."""
     seen: dict[str, dict[str, Any]] = {}
     ids: dict[str, set[str]] = {}
+    failed: dict[str, set[str]] = {}
+    succeeded: dict[str, set[str]] = {}
     for entry in trace:
         if entry.get("kind") != "invocation":
             continue
@@ -45,15 +51,20 @@ def observe_invocations(trace: Iterable[Mapping[str, Any]], functions: Mapping[s
         summary["invocations"] += 1
         summary["errors"] += 1 if entry.get("error") else 0
         summary["deliveries"] += int(entry.get("records") or 1)
-        summary["failed_records"] += int(entry.get("failed_records") or 0)
         named = entry.get("record_ids") or []
+        failed_list = entry.get("failed_record_ids") or []
+        failed_named = set(failed_list)
+        summary["failed_records"] += max(0, int(entry.get("failed_records") or 0) - len(failed_list))  # unnamed
         ids.setdefault(name, set()).update(named)
+        failed.setdefault(name, set()).update(failed_named)
+        succeeded.setdefault(name, set()).update(set(named) - failed_named)
         summary["records"] += 0 if named else int(entry.get("records") or 1)
         for event_shape in entry.get("event_shapes") or ():
             summary["batched"] |= isinstance(event_shape, dict) and isinstance(event_shape.get("Records"), list)
             summary["event_shapes"].add(json.dumps(event_shape, sort_keys=True))
     for name, named in ids.items():
         seen[name]["records"] += len(named)
+        seen[name]["failed_records"] += len(failed[name] - succeeded[name])
     return {name: {**summary, "event_shapes": sorted(summary["event_shapes"])} for name, summary in seen.items()}
 
 

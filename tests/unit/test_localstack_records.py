@@ -41,8 +41,10 @@ def test_the_feed_carries_what_the_executor_saw_of_each_event() -> None:
     shapes, records, ids = event_summary(payload)
     line = {"event": "end", "request_id": "r", "function_arn": "arn:aws:lambda:us-east-1:111122223333:function:f",
             "name": "f", "account_id": "111122223333", "at": 1.0, "event_shapes": shapes, "records": records,
-            "record_ids": ids, "failed_records": failed_items(b'{"batchItemFailures": [{"itemIdentifier": "m2"}]}',
-                                                              records, errored=False)}
+            "record_ids": ids}
+    line["failed_records"], line["failed_record_ids"] = failed_items(
+        payload, b'{"batchItemFailures": [{"itemIdentifier": "m2"}]}', False, records, ids)
     _, result = spec_and_result(json.loads(json.dumps(line)))
     assert (result.records, result.failed_records, result.record_ids) == (2, 1, ("m1", "m2"))
+    assert result.failed_record_ids == ("m2",)
     assert result.event_shapes == shapes and result.function_error is None

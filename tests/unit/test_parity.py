@@ -23,10 +23,14 @@ def _sqs(*numbers: int) -> dict[str, Any]:
                         for n in numbers]}
 
 
-def _invocation(function: str, event: Any, error: str | None = None, failed: int | None = None) -> dict[str, Any]:
-    event_shapes, records, ids = event_summary(json.dumps(event).encode())
+def _invocation(function: str, event: Any, error: str | None = None, failed: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A trace entry as the engine writes it; ``failed``: the item identifiers of a partial batch response."""
+    payload = json.dumps(event).encode()
+    event_shapes, records, ids = event_summary(payload)
+    response = json.dumps({"batchItemFailures": [{"itemIdentifier": i} for i in failed]}).encode()
+    count, failed_ids = failed_items(payload, response, bool(error), records, ids)
     return {"kind": "invocation", "function": function, "records": records, "event_shapes": event_shapes,
-            "record_ids": ids, "error": error, "failed_records": records if error else failed or 0}
+            "record_ids": ids, "error": error, "failed_records": count, "failed_record_ids": failed_ids}
 
 
 def _scenario(name: str = "s", status: str = "passed", trace: list[dict[str, Any]] | None = None,
@@ -50,19 +54,28 @@ def test_shapes_keep_types_and_formats_not_values() -> None:
                                                               {"Records": [{"b": "number"}]}], 3, [])
     stream = {"Records": [{"eventID": "c4ca4238a0b923820dcc509a6f75849b"}, {"Sns": {"MessageId": "m"}}]}
     assert event_summary(json.dumps(stream).encode())[2] == ["c4ca4238a0b923820dcc509a6f75849b", "m"]
-    assert failed_items(b'{"batchItemFailures": [{"itemIdentifier": "1"}]}', 3, errored=False) == 1
-    assert failed_items(b"null", 3, errored=True) == 3 and failed_items(b"{}", 3, errored=False) == 0
+    two = json.dumps(_sqs(1, 2)).encode()
+    second = "059f36b4-87a3-44ab-83d2-000000000002"
+    assert failed_items(two, json.dumps({"batchItemFailures": [{"itemIdentifier": second}]}).encode(),
+                        False, 2, []) == (1, [second])
+    assert failed_items(two, b"null", True, 2, ["a", "b"]) == (2, ["a", "b"])
+    assert failed_items(two, b"{}", False, 2, []) == (0, [])
+    streams = json.dumps({"Records": [{"eventID": "e1", "dynamodb": {"SequenceNumber": "100"}},
+                                      {"eventID": "e2", "dynamodb": {"SequenceNumber": "200"}}]}).encode()
+    assert failed_items(streams, b'{"batchItemFailures": [{"itemIdentifier": "200"}]}', False, 2, []) == (1, ["e2"])
+    assert failed_items(b"{}", b'{"batchItemFailures": [{"itemIdentifier": "x"}]}', False, 1, []) == (1, [])
     assert shape_differences({"a": "text", "b": "digits"}, {"a": "text", "c": "digits"}, other="AWS") == [
         "c: missing (AWS sends it)", "b: extra (AWS never sends it)"]
 
 
 def test_observations_count_records_errors_and_distinct_event_shapes() -> None:
     batch = {"Records": [SQS_EVENT["Records"][0]] * 3}
-    trace = [_invocation("app-Worker-1", batch, failed=1), _invocation("app-Worker-1", SQS_EVENT, "Boom"),
+    message = SQS_EVENT["Records"][0]["messageId"]
+    trace = [_invocation("app-Worker-1", batch, failed=(message,)), _invocation("app-Worker-1", SQS_EVENT, "Boom"),
              {"kind": "action"}]
     [(name, seen)] = observe_invocations(trace, {"app-Worker-1": "Worker"}).items()
     assert name == "Worker" and seen["invocations"] == 2 and seen["deliveries"] == 4 and seen["errors"] == 1
-    assert seen["records"] == 1 and seen["failed_records"] == 2  # one message, delivered four times
+    assert seen["records"] == 1 and seen["failed_records"] == 1  # one message, delivered four times, never processed
     assert seen["batched"] and len(seen["event_shapes"]) == 1  # the same shape, whatever the batch size
 
     class Resource:
@@ -82,6 +95,21 @@ def test_a_record_delivered_again_is_not_a_difference() -> None:
         "functions.Worker.records"]
 
 
+def test_a_duplicate_that_fails_while_its_first_delivery_succeeds_is_not_a_failure() -> None:
+    """Under load one target redelivers a message while its first delivery is still running, and the
+    duplicate fails (idempotency: "already in progress"): the record was processed, on both sides."""
+    quiet = _scenario(trace=[_invocation("app-Worker-1", _sqs(1, 2))])
+    busy = _scenario(trace=[_invocation("app-Worker-1", _sqs(1)), _invocation("app-Worker-1", _sqs(1), "InProgress"),
+                            _invocation("app-Worker-1", _sqs(2))])
+    assert busy["observed"]["functions"]["Worker"]["failed_records"] == 0
+    assert compare([quiet], [busy], ("moto", "localstack"))["summary"]["differences"] == 0
+    poisoned = _scenario(trace=[_invocation("app-Worker-1", _sqs(1, 2), failed=("059f36b4-87a3-44ab-83d2-000000000002",)),
+                                _invocation("app-Worker-1", _sqs(2), "Boom")])
+    assert poisoned["observed"]["functions"]["Worker"]["failed_records"] == 1
+    assert [d["difference"] for d in compare([quiet], [poisoned], ("moto", "localstack"))["differences"]] == [
+        "functions.Worker.failed_records"]
+
+
 def test_the_same_run_on_both_sides_has_no_difference() -> None:
     run = [_scenario(trace=[_invocation("app-Worker-1", SQS_EVENT)], resources={"Table": {"items": 2}})]
     parity = compare(run, run, ("moto", "localstack"))
@@ -90,7 +118,7 @@ def test_the_same_run_on_both_sides_has_no_difference() -> None:
 
 def test_batching_is_not_a_difference_but_records_outcomes_shapes_and_state_are() -> None:
     # one batch of two, one record failing, against two batches of one, the second raising
-    one_batch = _scenario(trace=[_invocation("app-Worker-1", _sqs(1, 2), failed=1)],
+    one_batch = _scenario(trace=[_invocation("app-Worker-1", _sqs(1, 2), failed=("059f36b4-87a3-44ab-83d2-000000000002",))],
                           resources={"Table": {"items": 2}, "Dlq": {"messages": 0}})
     two_batches = _scenario(trace=[_invocation("app-Worker-1", _sqs(1)), _invocation("app-Worker-1", _sqs(2), "E")],
                             resources={"Table": {"items": 2}, "Dlq": {"messages": 0}})
@@ -164,4 +192,5 @@ def test_event_facts_come_from_the_kept_event_or_from_the_facts_filled_in() -> N
     assert facts["event_shapes"] == event_summary(json.dumps(_sqs(1)).encode())[0]
     filled = InvocationResult(payload=b"", records=3, failed_records=3, record_ids=("a",), event_shapes=["s"],
                               **base)  # type: ignore[arg-type]
-    assert event_facts(filled) == {"event_shapes": ["s"], "records": 3, "record_ids": ["a"], "failed_records": 3}
+    assert event_facts(filled) == {"event_shapes": ["s"], "records": 3, "record_ids": ["a"], "failed_records": 3,
+                                   "failed_record_ids": []}

@@ -263,11 +263,12 @@ def _end_event(spec: FunctionSpec, request: InvocationRequest, result: Invocatio
     if result is None:
         event["error"] = "HarnessExecutorError"
         return event
+    failed, failed_ids = failed_items(request.payload, result.payload, not result.ok, records, ids)
     event.update({"started_at": result.started_at, "duration_ms": result.duration_ms, "cold": result.cold,
                   "init_ms": result.init_duration_ms, "error": result.error_type,
                   "max_memory_mb": result.max_memory_mb, "memory_mb": result.memory_mb,
-                  "environment_id": result.environment_id,
-                  "failed_records": failed_items(result.payload, records, not result.ok)})
+                  "environment_id": result.environment_id, "failed_records": failed,
+                  "failed_record_ids": failed_ids})
     return event
 
 

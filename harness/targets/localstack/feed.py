@@ -32,6 +32,7 @@ def spec_and_result(event: dict[str, Any]) -> tuple[FunctionSpec, InvocationResu
         started_at=float(event.get("started_at") or event["at"]), environment_id=str(event.get("environment_id", "")),
         event_shapes=event.get("event_shapes") or (), records=int(event.get("records") or 1),
         failed_records=int(event.get("failed_records") or 0), record_ids=tuple(event.get("record_ids") or ()),
+        failed_record_ids=tuple(event.get("failed_record_ids") or ()),
     )
     return spec, result
 
