@@ -53,7 +53,7 @@ def start_background(target: str, env_file: Path, *, deploy: bool, timeout: floa
         if time.monotonic() > deadline:
             proc.terminate()
             raise HarnessError(f"the harness was not ready after {timeout:g} s; see {log_path}")
-        time.sleep(0.05)
+        time.sleep(0.01)
     return Started(proc.pid, read_env_file(env_file), log_path)
 
 
@@ -74,7 +74,7 @@ def stop_background(env_file: Path, *, timeout: float) -> str:
         env_file.unlink(missing_ok=True)
         return f"process {pid} was not running; removed {env_file}"
     try:
-        wait_until(lambda: not _alive(pid), timeout=timeout, interval=0.05, description=f"process {pid} to exit")
+        wait_until(lambda: not _alive(pid), timeout=timeout, interval=0.01, description=f"process {pid} to exit")
     except WaitTimeoutError:
         os.killpg(pid, signal.SIGKILL)
     env_file.unlink(missing_ok=True)

@@ -193,7 +193,7 @@ class LocalCloud:
         running = source.in_flight_for(account_id) if source is not None else 0
         if running:
             pending.append(f"{running} Lambda invocation(s) running")
-        return pending
+        return pending + self.target.pending_work(account_id)
 
     def _start_failures(self, account_id: str) -> list[str]:
         runtime = self.target.runtime

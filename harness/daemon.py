@@ -14,10 +14,9 @@ import threading
 from pathlib import Path
 
 from harness.cloud import LocalCloud
-from harness.deployed import deploy_app
 from harness.envfile import error_file_for, write_env_file
 from harness.errors import ConfigurationError, HarnessError
-from harness.project import load_app_source, project_settings
+from harness.project import project_settings
 from harness.settings import HarnessSettings
 
 LOG = logging.getLogger("harness.daemon")
@@ -31,6 +30,9 @@ def run(env_file: Path, settings: HarnessSettings, deploy: bool = True) -> int:
         account = cloud.open_account()
         outputs: dict[str, str] = {}
         if deploy:
+            from harness.deployed import deploy_app  # synth and deploy: imported only to deploy
+            from harness.project import load_app_source
+
             source = load_app_source(Path.cwd())
             if source is None:
                 raise ConfigurationError("no [tool.harness] app in ./pyproject.toml to deploy; add one or "
@@ -78,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    # Everything this process started is stopped by now (run's ``with``); what is left is the
+    # interpreter's teardown of moto's models, ~0.3 s that `harness down` would wait for.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

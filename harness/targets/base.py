@@ -86,6 +86,10 @@ class Target(Protocol):
     def settle(self, scope: AccountScope, timeout: float) -> None:
         """Wait until the target's own event sources are drained (targets that deliver events)."""
 
+    def pending_work(self, account_id: str) -> list[str]:
+        """What the target itself still has in motion for the account that the harness's pollers
+        cannot see (moto: S3 notifications being delivered), one line each; [] when nothing is."""
+
     def deployer(self, clients: Clients, scope: AccountScope) -> Deployer:
         """What deploys stacks into the account of ``scope`` on this target."""
 

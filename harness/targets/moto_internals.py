@@ -169,6 +169,8 @@ CHECKS: dict[str, Check] = {
                                              ["self", "event"]),
     "BaseResponse._enrich_response": _signature("moto.core.responses", "BaseResponse", "_enrich_response",
                                                 ["headers", "body"]),
+    "STSBackend.assume_role": _signature("moto.sts.models", "STSBackend", "assume_role", [
+        "self", "region_name", "role_session_name", "role_arn", "policy", "duration", "external_id"]),
     "Table.set_stream_specification": _signature("moto.dynamodb.models.table", "Table", "set_stream_specification",
                                                  ["self", "streams"]),
     "CloudFormation responses (parsed, serialized by the model)": _cloudformation_response,

@@ -21,6 +21,10 @@ Classic notifications (``Records[].s3``): the key encoded with ``/`` as ``%2F``;
 ``object.sequencer`` or ``object.versionId``.
 
 And events EventBridge delivers to an SQS target lacked ``account``.
+
+Delivery: an event is shaped when the request raises it (its request id, sequencer and time, the
+object's ETag) and delivered by ``DELIVER`` (account, delivery): at once by default; the moto
+target replaces it with an ``OrderedDelivery`` so that, as on AWS, the request does not wait.
 """
 
 from __future__ import annotations
@@ -36,6 +40,14 @@ from typing import Any
 from harness.targets.s3_event_fields import encode_key, owner_id, request_id, sequencer
 
 Patch = Callable[[Any, str, Any], None]
+Deliver = Callable[[str, Callable[[], None]], None]
+
+
+def _deliver_now(account_id: str, deliver: Callable[[], None]) -> None:
+    deliver()
+
+
+DELIVER: Deliver = _deliver_now  # replaced (through ``patch``) where deliveries run after the request
 
 _LOCAL = threading.local()  # active: a PutObjectTagging request is handled; context: the event being sent
 _REASONS = {"Put": "PutObject", "Post": "POST Object", "Copy": "CopyObject",
@@ -127,8 +139,17 @@ def fix_s3_events(patch: Patch) -> None:
         if _name(event_name) == notifications.S3NotificationEvent.OBJECT_TAGGING_PUT_EVENT.value and not getattr(
                 _LOCAL, "active", False):
             return  # PutObject and CopyObject store tags without an "Object Tags Added" event
-        _LOCAL.context = (request_id(), sequencer(), iso_8601_datetime_with_milliseconds())
-        original_send(account_id, event_name, bucket, key)
+        context = (request_id(), sequencer(), iso_8601_datetime_with_milliseconds())
+        _etag(key)  # computed (and kept by the key) now: an overwrite may close the object's value
+
+        def deliver() -> None:
+            _LOCAL.context = context
+            try:
+                original_send(account_id, event_name, bucket, key)
+            finally:
+                _LOCAL.context = None
+
+        DELIVER(account_id, deliver)
 
     def s3_event(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
         request, seq, event_time = _context()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import ConfigurationError
-from harness.settings import HarnessSettings
-from harness.targets.base import Target
+
+if TYPE_CHECKING:  # the CLI lists targets without importing boto3 (~0.1 s of `harness down`)
+    from harness.settings import HarnessSettings
+    from harness.targets.base import Target
 
 TARGETS: dict[str, str] = {
     "moto": "harness.targets.moto:MotoTarget",

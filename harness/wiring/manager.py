@@ -37,8 +37,9 @@ class EventWiring:
         self.scope = scope
         self._settings = settings
         self._clock = clock
-        self._lambda = scope.client("lambda", config=INVOKE_CONFIG)
-        self._context = PollerContext(scope, scope_for, journal, self._lambda, settings)
+        self._scope_for = scope_for
+        self._journal = journal
+        self._context: PollerContext | None = None  # made by the first refresh, off the caller's thread
         self._pollers: dict[str, EventPoller] = {}
         self._errors: dict[str, str] = {}
         self._lock = threading.RLock()
@@ -49,7 +50,9 @@ class EventWiring:
         self._thread = threading.Thread(target=self._loop, name=f"wiring-{scope.account_id}", daemon=True)
 
     def start(self) -> EventWiring:
-        self.refresh()
+        """Discover the mappings (first on the wiring's own thread: an account opens without waiting
+        for the target's Lambda API) and keep them in step; ``settle`` refreshes before it waits."""
+        self._changed.set()
         self._thread.start()
         return self
 
@@ -68,9 +71,15 @@ class EventWiring:
             except Exception as exc:  # the target may be going away; try again next round
                 LOG.debug("refreshing mappings of %s failed: %s", self.scope.account_id, exc)
 
+    def _poller_context(self) -> PollerContext:
+        if self._context is None:
+            lambda_client = self.scope.client("lambda", config=INVOKE_CONFIG)
+            self._context = PollerContext(self.scope, self._scope_for, self._journal, lambda_client, self._settings)
+        return self._context
+
     def _list_mappings(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        for page in self._lambda.get_paginator("list_event_source_mappings").paginate():
+        for page in self._poller_context().lambda_client.get_paginator("list_event_source_mappings").paginate():
             items.extend(page.get("EventSourceMappings", []))
         return items
 
@@ -85,7 +94,7 @@ class EventWiring:
                     mapping = MappingConfig.from_api(item)
                     poller = self._pollers.get(uuid)
                     if poller is None:
-                        poller = create_poller(mapping, self._context)
+                        poller = create_poller(mapping, self._poller_context())
                         poller.start()
                         self._pollers[uuid] = poller
                     elif poller.mapping != mapping:

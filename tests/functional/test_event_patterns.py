@@ -63,3 +63,34 @@ def test_a_mapping_with_an_invalid_filter_is_refused_at_creation(account: CloudA
     created = lam.create_event_source_mapping(FunctionName="filtered", EventSourceArn=arn, FilterCriteria={
         "Filters": [{"Pattern": json.dumps({"body": {"kind": ["invoice"]}})}]})
     assert created["UUID"]
+
+
+def test_rules_deliver_the_envelope_to_queues_and_fifo_queues_need_content_based_deduplication(
+        account: CloudAccount, make_queue: Any) -> None:
+    """An SQS target gets the event as AWS delivers it (the envelope's keys, ``time`` to the second);
+    a FIFO target gets it with the target's message group, and only when its queue deduplicates by
+    content (AWS: "you must enable content-based deduplication"), else the invocation fails."""
+    sqs, events = account.client("sqs"), account.client("events")
+    plain_url, plain = make_queue("orders")
+    fifo_url, fifo = make_queue("orders.fifo", FifoQueue="true", ContentBasedDeduplication="true")
+    strict_url, strict = make_queue("strict.fifo", FifoQueue="true")
+    events.put_rule(Name="orders", EventPattern=json.dumps({"source": ["shop"]}))
+    events.put_targets(Rule="orders", Targets=[
+        {"Id": "plain", "Arn": plain}, {"Id": "fifo", "Arn": fifo, "SqsParameters": {"MessageGroupId": "g"}},
+        {"Id": "strict", "Arn": strict, "SqsParameters": {"MessageGroupId": "g"}}])
+    events.put_events(Entries=[{"Source": "shop", "DetailType": "Order Placed", "Detail": json.dumps({"n": 1})}])
+    account.settle()
+
+    def bodies(url: str) -> list[dict[str, Any]]:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                  MessageSystemAttributeNames=["MessageGroupId"]).get("Messages", [])
+        return [{**json.loads(m["Body"]), "_group": m.get("Attributes", {}).get("MessageGroupId")} for m in got]
+
+    [event] = bodies(plain_url)
+    assert set(event) - {"_group"} == {"version", "id", "detail-type", "source", "account", "time", "region",
+                                       "resources", "detail"}
+    assert event["account"] == account.account_id and event["detail"] == {"n": 1}
+    assert len(event["time"]) == 20 and event["time"].endswith("Z")  # 2026-12-01T10:00:00Z
+    [ordered] = bodies(fifo_url)
+    assert ordered["id"] == event["id"] and ordered["_group"] == "g"
+    assert bodies(strict_url) == []

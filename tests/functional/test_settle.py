@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 
 from harness.cloud import CloudAccount
 from harness.errors import WaitTimeoutError
+from harness.targets.moto import MotoTarget
 
 
 def test_settle_returns_when_idle(account: CloudAccount) -> None:
@@ -23,3 +25,26 @@ def test_settle_names_what_is_still_pending(account: CloudAccount, deploy: Any, 
         account.settle(timeout=1.0)
     assert arn in str(caught.value)
     assert "1 message(s) in queue" in str(caught.value)
+
+
+def test_settle_waits_for_s3_notifications_on_their_way(account: CloudAccount, make_queue: Any) -> None:
+    """S3 sends notifications after the request returns (moto: one delivery thread, in order):
+    settle names and waits for those still on their way; once it returns each upload is queued."""
+    if not isinstance(account.cloud.target, MotoTarget) or account.cloud.target.deliveries is None:
+        pytest.skip("the target delivers S3 notifications itself")
+    deliveries = account.cloud.target.deliveries
+    url, arn = make_queue("uploads")
+    s3 = account.client("s3")
+    s3.create_bucket(Bucket="settle-uploads")
+    s3.put_bucket_notification_configuration(Bucket="settle-uploads", NotificationConfiguration={
+        "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]})
+    gate = threading.Event()
+    deliveries.submit(account.account_id, lambda: gate.wait(30))  # holds the deliveries behind it
+    for n in range(20):
+        s3.put_object(Bucket="settle-uploads", Key=f"doc-{n}", Body=b"x")  # returns: S3 does not wait
+    with pytest.raises(WaitTimeoutError, match=r"21 S3 event notification\(s\) being delivered"):
+        account.settle(timeout=1.0)
+    gate.set()
+    account.settle(timeout=30)
+    attributes = account.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert int(attributes["Attributes"]["ApproximateNumberOfMessages"]) == 21  # 20 uploads and S3's test event

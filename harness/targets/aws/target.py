@@ -204,6 +204,10 @@ class AwsTarget:
     def client_scope(self, scope: AccountScope) -> AccountScope:
         return scope
 
+    def pending_work(self, account_id: str) -> list[str]:
+        """Nothing the harness's pollers would miss: AWS delivers its own events; ``settle`` waits for them."""
+        return []
+
     def settle(self, scope: AccountScope, timeout: float) -> None:
         """Wait until the run's event sources are drained (see ``settle.settle_run``)."""
         quiet_s = 2.0 if self.config.simulated else 60.0  # AWS's queue counters lag up to a minute

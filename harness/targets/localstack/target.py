@@ -222,6 +222,10 @@ class LocalStackTarget:
         return scope
 
     # -- settling ----------------------------------------------------------------------------------
+    def pending_work(self, account_id: str) -> list[str]:
+        """Nothing the harness's pollers would miss: LocalStack delivers its own events; ``settle`` waits for them."""
+        return []
+
     def settle(self, scope: AccountScope, timeout: float) -> None:
         """Wait until no invocation runs, every queue an event source mapping reads is empty, and
         no invocation started or ended for a quiet window.
