@@ -53,12 +53,18 @@ class AccountScope:
     service_endpoints: Mapping[str, str] = field(default_factory=dict)
     # Where one account holds several isolated runs (AWS): the run id its stacks are named and tagged by.
     namespace: str = ""
+    # Where the target answers the harness's own calls in its process (moto: the server's app
+    # without a socket, a botocore ``before-send`` handler); see ``client(internal=True)``.
+    transport: Callable[..., Any] | None = field(default=None, compare=False)
 
     def endpoint_for(self, service: str) -> str | None:
         return self.service_endpoints.get(service, self.endpoint_url)
 
-    def client(self, service: str, *, config: Config | None = None, **kwargs: Any) -> Any:
-        """A boto3 client for ``service`` in this account (explicit session, never the default)."""
+    def client(self, service: str, *, config: Config | None = None, internal: bool = False, **kwargs: Any) -> Any:
+        """A boto3 client for ``service`` in this account (explicit session, never the default).
+        ``internal``: for the harness's own calls (pollers, async invocations, destinations),
+        sent through the target's in-process ``transport`` where it has one; tests, handlers and
+        tools always get clients that go over HTTP, as they would to AWS."""
         base = Config(retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=64)
         client = self.session.client(
             service,  # type: ignore[call-overload]
@@ -75,6 +81,8 @@ class AccountScope:
                     request.headers[name] = value
 
             client.meta.events.register("before-sign.*.*", _add_headers)
+        if internal and self.transport is not None:
+            client.meta.events.register("before-send.*.*", self.transport)
         return client
 
     def client_environment(self) -> dict[str, str]:

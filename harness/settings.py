@@ -33,6 +33,8 @@ class HarnessSettings:
     interpreters: Mapping[str, str] = field(default_factory=dict)
     # A runtime with no interpreter of its version is an error instead of running on the nearest one.
     strict_runtimes: bool = False
+    # Cold starts fork a pre-started interpreter that has imported boto3 (harness.lambda_runtime.zygote).
+    prestart_interpreters: bool = True
     # Event sources
     poll_interval_s: float = 0.02
     mapping_refresh_s: float = 0.5

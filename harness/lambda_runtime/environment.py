@@ -19,7 +19,7 @@ from enum import Enum
 import psutil
 
 from harness.lambda_runtime.api import RuntimeApiServer, RuntimeExchange
-from harness.lambda_runtime.process import ProcessSpawner, kill_process_tree
+from harness.lambda_runtime.process import EnvironmentProcess, ProcessSpawner, kill_process_tree
 from harness.lambda_runtime.spec import (
     FunctionSpec,
     InvocationRequest,
@@ -70,7 +70,7 @@ class ExecutionEnvironment:
         self._wall = wall_clock
         self._exchange = RuntimeExchange(spec.function_arn)
         self._server = RuntimeApiServer(self._exchange).start()
-        self._proc: object | None = None
+        self._proc: EnvironmentProcess | None = None
         self._ps: psutil.Process | None = None
         self._out_fd = -1
         self._buffer = bytearray()
@@ -261,13 +261,13 @@ class ExecutionEnvironment:
         if proc is None:
             return None
         try:
-            return int(proc.wait(timeout=1))  # type: ignore[attr-defined]
+            return int(proc.wait(timeout=1))
         except Exception:  # still running or already reaped
-            return getattr(proc, "returncode", None)
+            return proc.returncode
 
     def stop(self) -> None:
         """Kill the process and close the Runtime API; idempotent."""
         self.alive = False
         if self._proc is not None:
-            kill_process_tree(self._proc)  # type: ignore[arg-type]
+            kill_process_tree(self._proc)
         self._server.stop()

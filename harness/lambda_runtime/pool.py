@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from harness.errors import RuntimeSetupError, ThrottledError
+from harness.errors import HarnessError, RuntimeSetupError, ThrottledError
 from harness.lambda_runtime.code import CodeStore, InterpreterResolver, python_version_of
 from harness.lambda_runtime.environment import ExecutionEnvironment, LaunchConfig
 from harness.lambda_runtime.process import ProcessSpawner
@@ -66,7 +66,10 @@ class ProcessRuntime:
         init_timeout_s: float = 10.0,
         log_sink: LogSink | None = None,
         clock: Callable[[], float] = time.monotonic,
+        prestart: bool = False,
     ) -> None:
+        """``prestart``: fork environments from pre-started interpreters (``zygote``)."""
+        self._prestart = prestart
         self._code = code_store
         self._interpreters = interpreters
         self._endpoint_url = endpoint_url
@@ -87,7 +90,7 @@ class ProcessRuntime:
         self.setup_failures: dict[str, str] = {}  # function ARN -> why its last start failed
 
     def start(self) -> ProcessRuntime:
-        self._spawner = ProcessSpawner()
+        self._spawner = ProcessSpawner(prestart=self._prestart, zygote_env=self._base_env)
         self._janitor = threading.Thread(target=self._sweep_loop, name="lambda-janitor", daemon=True)
         self._janitor.start()
         return self
@@ -219,6 +222,16 @@ class ProcessRuntime:
         )
         env.start(LaunchConfig(interpreter, str(task_root), variables), self._init_timeout_s)
         return env
+
+    def prepare(self, runtime: str) -> None:
+        """Start ``runtime``'s pre-started interpreter now, so its first cold start forks it
+        (does nothing without ``prestart`` or where the runtime has no interpreter)."""
+        if not self._prestart or self._spawner is None:
+            return
+        try:
+            self._spawner.prepare(self._interpreters.resolve(runtime))
+        except HarnessError as exc:  # the first invocation reports it
+            LOG.debug("no pre-started interpreter for %s: %s", runtime, exc)
 
     def _sweep_loop(self) -> None:
         while not self._stopping.wait(1.0):

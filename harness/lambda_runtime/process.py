@@ -1,7 +1,9 @@
 """Starting and stopping the OS processes of execution environments.
 
 Processes are spawned from one long-lived thread so that ``PR_SET_PDEATHSIG`` (which fires when the
-*thread* that forked exits) kills them only when the harness process itself dies.
+*thread* that forked exits) kills them only when the harness process itself dies. Where a
+pre-started interpreter (``zygote``) is ready for the interpreter asked for, an environment is
+forked from it instead; it dies with the zygote, which dies with the harness.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
+from typing import IO, Any, Protocol
+
+from harness.lambda_runtime.zygote import Zygote
 
 LOG = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
@@ -27,12 +32,35 @@ def die_with_parent() -> None:  # runs in the child between fork and exec
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-class ProcessSpawner:
-    """Spawns processes from a dedicated thread; one per runtime."""
+class EnvironmentProcess(Protocol):
+    """What environments use of their process (``subprocess.Popen``, ``zygote.ForkedProcess``)."""
 
-    def __init__(self) -> None:
+    pid: int
+    returncode: int | None
+
+    @property
+    def stdout(self) -> IO[bytes] | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def kill(self) -> None: ...
+
+
+class ProcessSpawner:
+    """Spawns processes from a dedicated thread; one per runtime. With ``prestart``, environments
+    are forked from a pre-started interpreter per Python where one is ready (``prepare`` starts it
+    ahead; the first spawn for an interpreter starts one for the next)."""
+
+    def __init__(self, prestart: bool = False, zygote_env: Mapping[str, str] | None = None) -> None:
         self._requests: queue.Queue[tuple[Future[subprocess.Popen[bytes]], dict[str, object]] | None]
         self._requests = queue.Queue()
+        self._prestart = prestart
+        self._zygote_env = {"LANG": "en_US.UTF-8", "TZ": ":UTC", "PYTHONDONTWRITEBYTECODE": "1",
+                            "PYTHONUNBUFFERED": "1", **(zygote_env or {})}
+        self._zygotes: dict[str, Zygote] = {}
+        self._zygote_lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="lambda-spawner", daemon=True)
         self._thread.start()
 
@@ -44,30 +72,47 @@ class ProcessSpawner:
             except BaseException as exc:  # handed to the caller, who raises it
                 future.set_exception(exc)
 
-    def spawn(
-        self, args: Sequence[str], *, env: Mapping[str, str], cwd: str
-    ) -> subprocess.Popen[bytes]:
+    def popen(self, **kwargs: Any) -> subprocess.Popen[bytes]:
+        """``subprocess.Popen(**kwargs)`` from the spawner thread, in a session of its own, dying
+        with this process."""
         future: Future[subprocess.Popen[bytes]] = Future()
-        kwargs: dict[str, object] = {
-            "args": list(args),
-            "env": dict(env),
-            "cwd": cwd,
-            "stdin": subprocess.DEVNULL,
-            "stdout": subprocess.PIPE,
-            "stderr": subprocess.STDOUT,
-            "start_new_session": True,
-            "preexec_fn": die_with_parent,
-            "bufsize": 0,
-        }
-        self._requests.put((future, kwargs))
+        self._requests.put((future, {**kwargs, "start_new_session": True, "preexec_fn": die_with_parent}))
         return future.result()
 
+    def spawn(self, args: Sequence[str], *, env: Mapping[str, str], cwd: str) -> EnvironmentProcess:
+        """An environment's process (``interpreter -m module args``), its output on ``stdout``."""
+        if self._prestart and len(args) >= 3 and args[1] == "-m":
+            zygote = self.prepare(args[0])
+            paths = [cwd, *(p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p)]
+            if zygote.ready and not zygote.shadows(paths):
+                try:
+                    return zygote.fork(args[2], args[3:], env=env, cwd=cwd)
+                except OSError as exc:
+                    LOG.warning("%s; starting a fresh interpreter", exc)
+        return self.popen(args=list(args), env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0)
+
+    def prepare(self, interpreter: str) -> Zygote:
+        """The pre-started interpreter for ``interpreter``, started now if none runs (it becomes
+        ready a fraction of a second later)."""
+        with self._zygote_lock:
+            zygote = self._zygotes.get(interpreter)
+            if zygote is None or zygote.dead:
+                zygote = Zygote(interpreter, self.popen).start(self._zygote_env)
+                self._zygotes[interpreter] = zygote
+            return zygote
+
     def close(self) -> None:
+        with self._zygote_lock:
+            zygotes = list(self._zygotes.values())
+            self._zygotes.clear()
+        for zygote in zygotes:
+            zygote.close()
         self._requests.put(None)
         self._thread.join(timeout=2)
 
 
-def kill_process_tree(proc: subprocess.Popen[bytes]) -> None:
+def kill_process_tree(proc: EnvironmentProcess) -> None:
     """Kill the process and everything in its session; reap it."""
     if proc.poll() is None:
         try:

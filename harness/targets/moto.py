@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import sys
 import threading
 import urllib.request
 from collections.abc import Mapping
@@ -34,6 +35,7 @@ from harness.stacks.service import CachedClients, StackServiceDeployer
 from harness.targets.base import TargetCapabilities
 from harness.targets.moto_delivery import OrderedDelivery
 from harness.targets.moto_http import MotoHttpServer
+from harness.targets.wsgi_transport import Transport, wsgi_transport
 from harness.waiting import wait_until
 
 LOG = logging.getLogger(__name__)
@@ -64,6 +66,7 @@ class MotoTarget:
         self._log_handler: logging.Handler | None = None
         self._rng = random.Random()
         self._stacks: StackService | None = None
+        self._transport: Transport | None = None
         self._stack_clients_cache: dict[tuple[str, str], Clients] = {}
 
     @property
@@ -120,6 +123,7 @@ class MotoTarget:
         self._attach_log()
         self._server = MotoHttpServer("127.0.0.1", 0, on_backend=self._on_backend)
         self._endpoint = self._server.start()
+        self._transport = wsgi_transport(self._server.app)
         self._wait_ready()
         base_env = {k: v for k, v in self._environ.items() if k in HOST_VARIABLES}
         self._runtime = ProcessRuntime(
@@ -129,8 +133,9 @@ class MotoTarget:
                                              strict=self.settings.strict_runtimes),
             endpoint_url=self._endpoint, credentials=self._credentials_for, base_env=base_env,
             idle_ttl_s=self.settings.idle_ttl_s, init_timeout_s=self.settings.init_timeout_s,
-            log_sink=_write_logs,
+            log_sink=_write_logs, prestart=self.settings.prestart_interpreters,
         ).start()
+        self._runtime.prepare(f"python{sys.version_info.major}.{sys.version_info.minor}")
         self._stacks = StackService(self._stack_clients, prepare=self._local_layers)
         self._seams = MotoSeams(self._runtime, hooks.on_async_invoke, hooks.on_mappings_changed, self._stacks)
         self._seams.install()
@@ -202,7 +207,7 @@ class MotoTarget:
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=self.region
         )
         return AccountScope(account, self.region, self._endpoint, session,
-                            headers={"x-moto-account-id": account})
+                            headers={"x-moto-account-id": account}, transport=self._transport)
 
     def client_scope(self, scope: AccountScope) -> AccountScope:
         """The same account, reached by credentials instead of a header (for other processes)."""

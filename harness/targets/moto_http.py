@@ -41,6 +41,7 @@ class MotoHttpServer:
         self._on_backend = on_backend
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self.app: Any = None  # moto's WSGI app, once started (``wsgi_transport`` reaches it without a socket)
 
     def start(self) -> str:
         from cheroot import wsgi
@@ -50,7 +51,8 @@ class MotoHttpServer:
             self._on_backend(str(service))
             return create_backend_app(service)
 
-        server = wsgi.Server(self._bind, DomainDispatcherApplication(create_app), numthreads=self._threads,
+        self.app = DomainDispatcherApplication(create_app)
+        server = wsgi.Server(self._bind, self.app, numthreads=self._threads,
                              timeout=IDLE_CONNECTION_S, request_queue_size=128, shutdown_timeout=2)
         server.gateway = _gateway_class()
         server.keep_alive_conn_limit = KEEP_ALIVE_CONNECTIONS

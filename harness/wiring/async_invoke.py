@@ -128,8 +128,8 @@ class AsyncInvoker:
 
     def _lambda(self, account_id: str) -> Any:
         if account_id not in self._clients:
-            client = self._scope_for(account_id).client("lambda", config=INVOKE_CONFIG)
-            client.meta.events.register("before-send.lambda.Invoke", _send_request_id)
+            client = self._scope_for(account_id).client("lambda", config=INVOKE_CONFIG, internal=True)
+            client.meta.events.register("before-sign.lambda.Invoke", _send_request_id)
             self._clients[account_id] = client
         return self._clients[account_id]
 

@@ -103,17 +103,17 @@ def deliver(scope_for: ScopeFor, destination_arn: str, record: Mapping[str, Any]
     body = json.dumps(record)
     try:
         if service == "sqs":
-            sqs = scope.client("sqs")
+            sqs = scope.client("sqs", internal=True)
             url = sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=account)["QueueUrl"]
             sqs.send_message(QueueUrl=url, MessageBody=body)
         elif service == "sns":
-            scope.client("sns").publish(TopicArn=destination_arn, Message=body)
+            scope.client("sns", internal=True).publish(TopicArn=destination_arn, Message=body)
         elif service == "lambda":
-            scope.client("lambda").invoke(FunctionName=destination_arn, InvocationType="Event",
+            scope.client("lambda", internal=True).invoke(FunctionName=destination_arn, InvocationType="Event",
                                           Payload=body.encode())
         elif service == "events":
             outcome = "Success" if success else "Failure"
-            scope.client("events").put_events(Entries=[{
+            scope.client("events", internal=True).put_events(Entries=[{
                 "Source": "lambda",
                 "DetailType": f"Lambda Function Invocation Result - {outcome}",
                 "Detail": body,

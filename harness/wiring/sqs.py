@@ -93,7 +93,7 @@ class SqsPoller:
         self._scope = context.scope
         self._journal = context.journal
         self._lambda = context.lambda_client
-        self._sqs = context.scope.client("sqs")
+        self._sqs = context.scope.client("sqs", internal=True)
         self._concurrency = mapping.max_concurrency or context.settings.sqs_pollers
         self._interval = context.settings.poll_interval_s
         self._clock = clock
@@ -117,8 +117,11 @@ class SqsPoller:
         """Nothing to do: the receiver long-polls, so a new message is seen at once."""
 
     def stop(self) -> None:
+        """Stop receiving and wait for the batches in flight. The receiver is not waited for: it
+        may be in a long poll (up to 1 s of every stop); it returns what it receives after this to
+        the queue (visible at once, as if never received) and exits."""
         self._stop.set()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=0.05)
         self._pool.shutdown(wait=True)
 
     def pending(self, since: float = 0.0) -> list[str]:
@@ -160,7 +163,16 @@ class SqsPoller:
                 continue
             with self._lock:
                 self._in_flight += 1
-            self._pool.submit(self._deliver, messages)
+            try:
+                if self._stop.is_set():
+                    raise RuntimeError("stopping")
+                self._pool.submit(self._deliver, messages)
+            except RuntimeError:  # stopped while receiving: the messages go back, nothing is lost
+                with self._lock:
+                    self._in_flight -= 1
+                self._slots.release()
+                self._return(messages)
+                return
 
     def _receive(self) -> list[dict[str, Any]]:
         """One batch: up to BatchSize messages, gathered for up to the batching window."""
@@ -226,6 +238,16 @@ class SqsPoller:
             function_error=outcome.function_error, throttled=outcome.throttled,
             **({"error": outcome.error} if outcome.error else {}),
         )
+
+    def _return(self, messages: list[dict[str, Any]]) -> None:
+        for start in range(0, len(messages), 10):
+            chunk = messages[start:start + 10]
+            try:
+                self._sqs.change_message_visibility_batch(QueueUrl=self._queue_url, Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for i, m in enumerate(chunk)])
+            except Exception as exc:  # the target is going away: they come back after their timeout
+                LOG.debug("returning %d message(s) to %s failed: %s", len(chunk), self.mapping.source_arn, exc)
 
     def _delete(self, records: list[dict[str, Any]]) -> None:
         for start in range(0, len(records), 10):

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from harness.cloud import CloudAccount
+from harness.waiting import wait_until
 from tests.functional.conftest import RECORDER, drain
 from tests.shape import golden, shape
 
@@ -185,3 +186,26 @@ def test_a_scenario_peek_sees_every_message_and_leaves_them_in_the_queue(account
     assert sorted(m["Body"] for m in peek(sqs, url)) == sorted(f"m{i}" for i in range(25))
     left = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
     assert left["ApproximateNumberOfMessages"] == "25"  # visible again, none consumed
+
+
+def test_a_message_received_while_the_pollers_stop_goes_back_to_the_queue(
+    account: CloudAccount, deploy: Any, make_queue: Any
+) -> None:
+    """Stopping does not wait out the receiver's long poll; what that poll still returns is made
+    visible again at once (nothing is lost, nothing waits for its visibility timeout)."""
+    if account.wiring is None:
+        pytest.skip("the target serves its own event source mappings")
+    url, arn = make_queue("late", VisibilityTimeout="300")
+    deploy("never-called", "def handler(e, c):\n    raise RuntimeError('called after stop')\n")
+    account.client("lambda").create_event_source_mapping(FunctionName="never-called", EventSourceArn=arn)
+    account.wiring.refresh()  # the poller runs and long-polls the empty queue
+    time.sleep(0.2)
+    account.wiring.stop()
+    account.client("sqs").send_message(QueueUrl=url, MessageBody="late")  # taken by the poll still open
+
+    def counts() -> tuple[int, int]:
+        attributes = account.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        return (int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"]))
+
+    assert wait_until(counts, lambda found: found == (1, 0), timeout=5, description="the message back in the queue")
