@@ -101,6 +101,13 @@ def _cloudformation_response() -> None:
     assert (error.code, error.message) == ("ValidationError", "x"), "CloudFormationError(code, message) changed"
 
 
+def _dispatch_helpers() -> None:
+    source = inspect.getsource(_moto("moto.core.responses", "BaseResponse", "call_action"))
+    for name in ("method_names_from_class", "camelcase_to_underscores"):
+        assert f"{name}(" in source, f"BaseResponse.call_action no longer calls {name}"
+        assert callable(_attr("moto.core.responses", name)), f"moto.core.responses.{name} is gone"
+
+
 def _s3_version_ids() -> None:
     key = _attr("moto.s3.models", "FakeKey")("k", b"", _ACCOUNT, _REGION, version_id="v")
     assert key._version_id == "v", "FakeKey no longer keeps its version id in _version_id"
@@ -169,6 +176,9 @@ CHECKS: dict[str, Check] = {
                                              ["self", "event"]),
     "BaseResponse._enrich_response": _signature("moto.core.responses", "BaseResponse", "_enrich_response",
                                                 ["headers", "body"]),
+    "MotoRandom.get_random_string": _signature("moto.moto_api._internal.moto_random", "MotoRandom",
+                                               "get_random_string", ["self", "length", "include_digits", "lower_case"]),
+    "moto's dispatch helpers (method and action names)": _dispatch_helpers,
     "STSBackend.assume_role": _signature("moto.sts.models", "STSBackend", "assume_role", [
         "self", "region_name", "role_session_name", "role_arn", "policy", "duration", "external_id"]),
     "Table.set_stream_specification": _signature("moto.dynamodb.models.table", "Table", "set_stream_specification",

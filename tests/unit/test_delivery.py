@@ -37,3 +37,4 @@ def test_a_failing_delivery_does_not_stop_the_next_and_unstarted_deliveries_run_
         delivery.stop()
     delivery.submit("a", lambda: seen.append("now"))  # stopped: synchronous, as before start
     assert seen == ["after", "now"] and delivery.pending("a") == 0
+

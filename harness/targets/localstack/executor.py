@@ -63,7 +63,9 @@ class _Shared:
     def spawner(cls) -> ProcessSpawner:
         with cls._lock:
             if cls._spawner is None:
-                cls._spawner = ProcessSpawner()
+                cls._spawner = ProcessSpawner(
+                    prestart=bool(os.environ.get("HARNESS_PRESTART_INTERPRETERS")),
+                    zygote_env={k: os.environ[k] for k in HOST_VARIABLES if k in os.environ})
             return cls._spawner
 
     @classmethod

@@ -1,0 +1,36 @@
+"""moto's per-request costs that do not depend on the request; installed with the other fixes.
+
+Profiled (yappi, CPU clock, every thread of the moto process) over the 200 documents of the peers'
+workload (``bench/peers.py``): moto's dispatch spent a tenth of its time listing the response
+class's methods with ``inspect.getmembers`` on every request (~1,100 functions inspected each
+time), three converted action names per request, and a request id built one ``random.choice``
+at a time. What each returns is unchanged: the method names of a class (its methods are replaced
+by the harness's seams, never added or removed), the same conversion, a string of the same length
+and alphabet from the same generator (so a seeded moto stays reproducible).
+"""
+
+from __future__ import annotations
+
+import functools
+import string
+from collections.abc import Callable
+from typing import Any
+
+Patch = Callable[[Any, str, Any], None]
+
+
+def fix_dispatch_costs(patch: Patch) -> None:
+    """Method names per response class and action names, computed once; random strings at once."""
+    from moto.core import responses
+    from moto.core.utils import camelcase_to_underscores, method_names_from_class
+    from moto.moto_api._internal.moto_random import MotoRandom
+
+    patch(responses, "method_names_from_class", functools.cache(method_names_from_class))
+    patch(responses, "camelcase_to_underscores", functools.lru_cache(maxsize=4096)(camelcase_to_underscores))
+
+    def get_random_string(rng: Any, length: int = 20, include_digits: bool = True, lower_case: bool = False) -> str:
+        pool = string.ascii_letters + (string.digits if include_digits else "")
+        found = "".join(rng.choices(pool, k=length))
+        return found.lower() if lower_case else found
+
+    patch(MotoRandom, "get_random_string", get_random_string)
