@@ -134,9 +134,11 @@ class Zygote:
                 request = {"module": module, "args": list(args), "env": dict(env), "cwd": cwd}
                 socket.send_fds(self._sock, [json.dumps(request).encode()], [write_fd])
                 with self._cond:
-                    if not self._cond.wait_for(lambda: self._pids or self._dead, timeout=10) or self._dead:
-                        raise OSError(f"the zygote of {self.interpreter} did not fork")
-                    pid = self._pids.pop(0)
+                    answered = self._cond.wait_for(lambda: self._pids or self._dead, timeout=10)
+                    pid = self._pids.pop(0) if answered and not self._dead else None
+                if pid is None:
+                    self.close()  # a late answer would be taken for the next fork's child
+                    raise OSError(f"the zygote of {self.interpreter} did not fork")
         except BaseException:
             os.close(read_fd)
             raise
@@ -181,7 +183,11 @@ class Zygote:
                         self._ready = True
                         LOG.debug("zygote %s ready with %s", self.interpreter, message["preloaded"])
                     elif "pid" in message:
-                        self._pids.append(int(message["pid"]))
+                        pid = int(message["pid"])
+                        # pids are reused (pid_max is 32768 here): an exit recorded for an earlier
+                        # child of this pid must not make the new one look exited
+                        self._exits.pop(pid, None)
+                        self._pids.append(pid)
                     elif "exited" in message:
                         self._exits[int(message["exited"])] = int(message["code"])
                     self._cond.notify_all()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ import psutil
 import pytest
 
 from harness.lambda_runtime.process import EnvironmentProcess, ProcessSpawner, kill_process_tree
-from harness.lambda_runtime.zygote import ForkedProcess
+from harness.lambda_runtime.zygote import ForkedProcess, Zygote
 from harness.waiting import wait_until
 
 PROBE = """
@@ -94,3 +96,20 @@ def _gone(pid: int) -> bool:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
+
+
+def test_a_reused_pid_is_not_taken_for_an_exited_child() -> None:
+    """pid_max is 32768 on this machine: an exit recorded for an earlier child of the same pid must
+    not make a new child look exited (environments then ended invocations that still ran)."""
+    zygote = Zygote(sys.executable, subprocess.Popen)  # never started: its socket is fed by hand
+    reader, writer = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    zygote._sock = reader
+    thread = threading.Thread(target=zygote._read, daemon=True)
+    thread.start()
+    writer.send(json.dumps({"exited": 4242, "code": 0}).encode())
+    wait_until(lambda: zygote.exit_code(4242) == 0, timeout=5)
+    writer.send(json.dumps({"pid": 4242}).encode())  # the same pid, a new child
+    wait_until(lambda: zygote._pids == [4242], timeout=5)
+    assert zygote.exit_code(4242) is None
+    writer.close()
+    thread.join(timeout=5)

@@ -63,9 +63,9 @@ class _Shared:
     def spawner(cls) -> ProcessSpawner:
         with cls._lock:
             if cls._spawner is None:
-                cls._spawner = ProcessSpawner(
-                    prestart=bool(os.environ.get("HARNESS_PRESTART_INTERPRETERS")),
-                    zygote_env={k: os.environ[k] for k in HOST_VARIABLES if k in os.environ})
+                # Fresh interpreters here: with pre-started ones an async test found no attempt
+                # after settle in 2 of ~12 runs of the LocalStack suite (cause not found yet).
+                cls._spawner = ProcessSpawner()
             return cls._spawner
 
     @classmethod

@@ -49,7 +49,6 @@ class HostConfig:
     init_timeout_s: float = 10.0
     runtime_cache: Path | None = None  # where runtimes lacking the runtime client get their venvs
     strict_runtimes: bool = False
-    prestart_interpreters: bool = False  # the executor forks environments from pre-started interpreters
 
     @property
     def endpoint(self) -> str:
@@ -93,7 +92,6 @@ def host_environment(config: HostConfig, install: LocalStackInstall, environ: Ma
         "HARNESS_CODE_STORE": str(config.code_store),
         "HARNESS_RUNTIME_CACHE": str(config.runtime_cache or ""),
         "HARNESS_STRICT_RUNTIMES": "1" if config.strict_runtimes else "",
-        "HARNESS_PRESTART_INTERPRETERS": "1" if config.prestart_interpreters else "",
         "PYTHONDONTWRITEBYTECODE": "1",
     })
     if install.loopback_shim is not None:

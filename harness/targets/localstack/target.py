@@ -129,7 +129,6 @@ class LocalStackTarget:
             retry_base_delay_s=self.retry_base_delay_s,
             init_timeout_s=self.settings.init_timeout_s,
             runtime_cache=cache.resolve(), strict_runtimes=self.settings.strict_runtimes,
-            prestart_interpreters=self.settings.prestart_interpreters,
         )
         process = LocalStackProcess(config, install, self._environ)
         self._server = process
