@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     status = main()
     # Everything this process started is stopped by now (run's ``with``); what is left is the
-    # interpreter's teardown of moto's models, ~0.3 s that `harness down` would wait for.
+    # interpreter's own teardown (~0.3 s with moto's models loaded), which `harness down` waited for.
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

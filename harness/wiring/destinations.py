@@ -109,8 +109,8 @@ def deliver(scope_for: ScopeFor, destination_arn: str, record: Mapping[str, Any]
         elif service == "sns":
             scope.client("sns", internal=True).publish(TopicArn=destination_arn, Message=body)
         elif service == "lambda":
-            scope.client("lambda", internal=True).invoke(FunctionName=destination_arn, InvocationType="Event",
-                                          Payload=body.encode())
+            scope.client("lambda", internal=True).invoke(
+                FunctionName=destination_arn, InvocationType="Event", Payload=body.encode())
         elif service == "events":
             outcome = "Success" if success else "Failure"
             scope.client("events", internal=True).put_events(Entries=[{

@@ -163,16 +163,17 @@ class SqsPoller:
                 continue
             with self._lock:
                 self._in_flight += 1
-            try:
-                if self._stop.is_set():
-                    raise RuntimeError("stopping")
-                self._pool.submit(self._deliver, messages)
-            except RuntimeError:  # stopped while receiving: the messages go back, nothing is lost
-                with self._lock:
-                    self._in_flight -= 1
-                self._slots.release()
-                self._return(messages)
-                return
+            if not self._stop.is_set():
+                try:
+                    self._pool.submit(self._deliver, messages)
+                    continue
+                except RuntimeError:  # the pool shut down between the check and the submit
+                    pass
+            with self._lock:
+                self._in_flight -= 1
+            self._slots.release()
+            self._return(messages)  # stopped while receiving: the messages go back, nothing is lost
+            return
 
     def _receive(self) -> list[dict[str, Any]]:
         """One batch: up to BatchSize messages, gathered for up to the batching window."""
