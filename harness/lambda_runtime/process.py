@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from typing import IO, Any, Protocol
 
+import psutil
+
 from harness.lambda_runtime.zygote import Zygote
 
 LOG = logging.getLogger(__name__)
@@ -125,3 +127,13 @@ def kill_process_tree(proc: EnvironmentProcess) -> None:
         LOG.warning("process %s did not exit after SIGKILL", proc.pid)
     if proc.stdout is not None:
         proc.stdout.close()
+
+
+def exited(process: psutil.Process | int) -> bool:
+    """Gone, for the caller's purpose: an exited process init has not reaped yet (a zombie; in a
+    container init may reap seconds late) counts as exited."""
+    try:
+        found = process if isinstance(process, psutil.Process) else psutil.Process(process)
+        return bool(not found.is_running() or found.status() == psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return True

@@ -15,7 +15,7 @@ from typing import Any
 import psutil
 import pytest
 
-from harness.lambda_runtime.process import EnvironmentProcess, ProcessSpawner, kill_process_tree
+from harness.lambda_runtime.process import EnvironmentProcess, ProcessSpawner, exited, kill_process_tree
 from harness.lambda_runtime.zygote import ForkedProcess, Zygote
 from harness.waiting import wait_until
 
@@ -81,21 +81,14 @@ def test_killed_environments_are_reaped_and_nothing_outlives_the_spawner(tmp_pat
     assert isinstance(proc, ForkedProcess) and proc.stdout is not None
     assert proc.stdout.readline() == b"up\n"
     kill_process_tree(proc)
-    assert proc.returncode == -9 and _gone(proc.pid)
+    assert proc.returncode == -9 and exited(proc.pid)
     other = spawner.spawn([sys.executable, "-m", "sleeper"], env={}, cwd=str(tmp_path))
     assert other.stdout is not None and other.stdout.readline() == b"up\n"
     zygote_pid = psutil.Process(other.pid).ppid()
     spawner.close()
-    wait_until(lambda: _gone(other.pid) and _gone(zygote_pid), timeout=10,
+    wait_until(lambda: exited(other.pid) and exited(zygote_pid), timeout=10,
                description="the zygote and its child to exit")
 
-
-def _gone(pid: int) -> bool:
-    """Exited (a zombie nobody reaped yet counts: in a container init may reap late)."""
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 def test_a_reused_pid_is_not_taken_for_an_exited_child() -> None:

@@ -20,8 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from harness.errors import TargetNotReadyError
-from harness.lambda_runtime.process import die_with_parent
+from harness.lambda_runtime.process import die_with_parent, exited
 from harness.lambda_runtime.spec import HOST_VARIABLES
 from harness.targets.localstack.install import EXECUTOR_NAME, LocalStackInstall
 
@@ -195,11 +197,20 @@ class LocalStackProcess:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
-    def stop(self, grace_s: float = 15.0) -> None:
-        """SIGTERM (LocalStack runs its shutdown hooks), then SIGKILL the whole process group."""
+    def stop(self, grace_s: float = 1.0) -> None:
+        """SIGTERM (LocalStack runs its shutdown hooks), then SIGKILL the whole process group and
+        every process it started (DynamoDB Local's JVM runs in a group of its own).
+
+        The grace is short: nothing of a run is kept (no persistence; the harness's state and logs
+        are written as they happen), and LocalStack's hooks took ~5 s of every `harness down`
+        to stop servers that the SIGKILLs end anyway."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
+        try:
+            family = psutil.Process(proc.pid).children(recursive=True)
+        except psutil.Error:
+            family = []
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -207,7 +218,16 @@ class LocalStackProcess:
             except subprocess.TimeoutExpired:
                 pass
         try:
-            os.killpg(proc.pid, signal.SIGKILL)  # DynamoDB's JVM and anything else it started
+            os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        for child in family:
+            try:
+                child.kill()
+            except psutil.Error:
+                pass
         proc.wait(timeout=5)
+        deadline = time.monotonic() + 5
+        while not all(exited(child) for child in family) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
