@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 LOG = logging.getLogger("cheroot")
@@ -80,24 +80,31 @@ def _log(msg: str = "", level: int = logging.INFO, traceback: bool = False) -> N
     LOG.log(level, "%s", msg, exc_info=traceback)
 
 
-def _gateway_class() -> type:
-    """cheroot's WSGI 1.0 gateway, with moto's map of header names that hold an underscore."""
-    from cheroot.wsgi import Gateway_10
+def preserve_header_names(environ: dict[str, Any], names: Iterable[str | bytes]) -> None:
+    """Put in ``environ`` moto's map of the request's header names that hold an underscore (a
+    CGI-style environ cannot spell them), as moto's own server does."""
     from moto.core.request import (
         PRESERVED_HEADER_NAMES_ENVIRON_KEY,
         environ_key_for_header,
         should_preserve_original_header_name,
     )
 
+    kept: dict[str, str] = {}
+    for raw in names:
+        name = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw)
+        if should_preserve_original_header_name(name):
+            kept.setdefault(environ_key_for_header(name), name)
+    environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = kept
+
+
+def _gateway_class() -> type:
+    """cheroot's WSGI 1.0 gateway, with moto's map of header names that hold an underscore."""
+    from cheroot.wsgi import Gateway_10
+
     class MotoGateway(Gateway_10):
         def get_environ(self) -> dict[str, Any]:  # type: ignore[override]
             environ: dict[str, Any] = super().get_environ()  # type: ignore[no-untyped-call]
-            names: dict[str, str] = {}
-            for raw in self.req.inheaders:
-                name = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw)
-                if should_preserve_original_header_name(name):
-                    names.setdefault(environ_key_for_header(name), name)
-            environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = names
+            preserve_header_names(environ, self.req.inheaders)
             return environ
 
     return MotoGateway

@@ -21,6 +21,8 @@ from urllib.parse import unquote, urlsplit
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.compat import HTTPHeaders
 
+from harness.targets.moto_http import preserve_header_names
+
 Transport = Callable[..., AWSResponse]
 
 
@@ -41,11 +43,6 @@ class _Body:
 
 def wsgi_transport(app: Callable[..., Any]) -> Transport:
     """A ``before-send`` handler that answers each request of a client with ``app`` (pure wiring)."""
-    from moto.core.request import (
-        PRESERVED_HEADER_NAMES_ENVIRON_KEY,
-        environ_key_for_header,
-        should_preserve_original_header_name,
-    )
 
     def send(request: AWSPreparedRequest, **_: Any) -> AWSResponse:
         url = urlsplit(request.url)
@@ -59,7 +56,6 @@ def wsgi_transport(app: Callable[..., Any]) -> Transport:
             "wsgi.version": (1, 0), "wsgi.url_scheme": url.scheme or "http", "wsgi.input": io.BytesIO(body),
             "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
         }
-        names: dict[str, str] = {}
         for raw_name, raw_value in request.headers.items():
             name = raw_name.decode("latin-1") if isinstance(raw_name, bytes) else str(raw_name)
             value = raw_value.decode("latin-1") if isinstance(raw_value, bytes) else str(raw_value)
@@ -68,9 +64,7 @@ def wsgi_transport(app: Callable[..., Any]) -> Transport:
                 environ["CONTENT_TYPE"] = value
             elif key != "CONTENT_LENGTH":
                 environ[f"HTTP_{key}"] = value
-            if should_preserve_original_header_name(name):
-                names.setdefault(environ_key_for_header(name), name)
-        environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = names
+        preserve_header_names(environ, request.headers.keys())
         answer: dict[str, Any] = {}
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
