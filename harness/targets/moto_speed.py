@@ -34,3 +34,41 @@ def fix_dispatch_costs(patch: Patch) -> None:
         return found.lower() if lower_case else found
 
     patch(MotoRandom, "get_random_string", get_random_string)
+
+
+def fix_managed_policies_on_first_use(patch: Patch) -> None:
+    """An account's AWS managed policies (~1,600 of them, ~90 ms to build) made when the account
+    first reads them, not when its IAM backend is created: every new account (one per test, and
+    the one ``harness up`` creates its credentials in) paid for them, most never attach one.
+
+    The two collections are still instance attributes (a property in front of them), so backends
+    made while this was installed stay whole after it is removed.
+    """
+    from moto.iam.models import IAMBackend
+
+    build = IAMBackend._init_aws_policies
+
+    def loaded(backend: Any) -> dict[str, Any]:
+        state: dict[str, Any] = backend.__dict__
+        if not state.get("_harness_aws_policies_loaded", True):
+            state["_harness_aws_policies_loaded"] = True
+            state["aws_managed_policies"] = build(backend)
+            managed = state["managed_policies"]
+            for policy in state["aws_managed_policies"]:
+                managed.setdefault(policy.arn, policy)
+        return state
+
+    def setter(name: str) -> Callable[[Any, Any], None]:
+        def assign(backend: Any, value: Any) -> None:
+            backend.__dict__[name] = value
+        return assign
+
+    # IAMBackend.__init__ assigns both from these two: empty now, filled on the first read.
+    def pending(backend: Any) -> list[Any]:
+        backend.__dict__["_harness_aws_policies_loaded"] = False
+        return []
+
+    patch(IAMBackend, "_init_aws_policies", pending)
+    patch(IAMBackend, "_init_managed_policies", lambda backend: {})
+    for name in ("aws_managed_policies", "managed_policies"):
+        patch(IAMBackend, name, property(lambda backend, name=name: loaded(backend)[name], setter(name)))

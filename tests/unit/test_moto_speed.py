@@ -28,3 +28,47 @@ def test_moto_dispatch_shortcuts_answer_what_moto_answers() -> None:
     assert lower == lower.lower() and len(lower) == 9
     again = installed["get_random_string"](random.Random(7), length=52, include_digits=False)  # type: ignore[operator]
     assert again == made  # the same generator state, the same string: a seeded moto stays reproducible
+
+
+def test_aws_managed_policies_are_built_on_first_read_and_survive_removal(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A new account's IAM backend builds no AWS managed policy until one is read; then it has
+    them all beside the account's own; removing the fix leaves existing backends whole."""
+    import json
+
+    from moto.iam.models import IAMBackend
+
+    from harness.targets.moto_speed import fix_managed_policies_on_first_use
+
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    originals: list[tuple[str, object]] = []
+
+    def patch(owner: object, name: str, replacement: object) -> None:
+        originals.append((name, vars(owner).get(name, None)))
+        setattr(owner, name, replacement)
+
+    built: list[str] = []
+    build = IAMBackend._init_aws_policies
+    monkeypatch.setattr(IAMBackend, "_init_aws_policies", lambda self: built.append(self.account_id) or build(self))
+    fix_managed_policies_on_first_use(patch)
+    try:
+        backend = IAMBackend("us-east-1", "111122223333")
+        backend.create_temp_access_key()
+        assert built == []  # credentials alone build nothing
+        backend.create_role("r", '{"Version": "2012-10-17", "Statement": []}', "/", None, "", [], None)
+        backend.create_policy("", "/", json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}), "mine", [])
+        arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+        backend.attach_role_policy(arn, "r")
+        assert built == ["111122223333"]
+        assert arn in backend.managed_policies and len(backend.aws_managed_policies) > 1000
+        assert "arn:aws:iam::111122223333:policy/mine" in backend.managed_policies  # the account's own kept
+        assert [p["PolicyArn"] for p in backend.get_role("r").attached_managed_policies] == [arn]
+        backend.managed_policies  # noqa: B018  # read again: built once
+        assert built == ["111122223333"]
+    finally:
+        for name, original in reversed(originals):
+            if original is None:
+                delattr(IAMBackend, name)
+            else:
+                setattr(IAMBackend, name, original)
+    assert arn in backend.managed_policies  # an instance attribute again, as moto made it
