@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import string
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -47,21 +48,28 @@ def fix_managed_policies_on_first_use(patch: Patch) -> None:
     from moto.iam.models import IAMBackend
 
     build = IAMBackend._init_aws_policies
+    lock = threading.Lock()  # server threads read them at once (a stack's roles are made in parallel)
 
     def loaded(backend: Any) -> dict[str, Any]:
         state: dict[str, Any] = backend.__dict__
         if not state.get("_harness_aws_policies_loaded", True):
-            state["_harness_aws_policies_loaded"] = True
-            state["aws_managed_policies"] = build(backend)
-            managed = state["managed_policies"]
-            for policy in state["aws_managed_policies"]:
-                managed.setdefault(policy.arn, policy)
+            with lock:
+                if not state["_harness_aws_policies_loaded"]:
+                    policies = build(backend)
+                    managed = state["managed_policies"]
+                    for policy in policies:
+                        managed.setdefault(policy.arn, policy)
+                    state["aws_managed_policies"] = policies
+                    state["_harness_aws_policies_loaded"] = True
         return state
 
-    def setter(name: str) -> Callable[[Any, Any], None]:
+    def attribute(name: str) -> property:
+        def read(backend: Any) -> Any:
+            return loaded(backend)[name]
+
         def assign(backend: Any, value: Any) -> None:
             backend.__dict__[name] = value
-        return assign
+        return property(read, assign)
 
     # IAMBackend.__init__ assigns both from these two: empty now, filled on the first read.
     def pending(backend: Any) -> list[Any]:
@@ -71,4 +79,4 @@ def fix_managed_policies_on_first_use(patch: Patch) -> None:
     patch(IAMBackend, "_init_aws_policies", pending)
     patch(IAMBackend, "_init_managed_policies", lambda backend: {})
     for name in ("aws_managed_policies", "managed_policies"):
-        patch(IAMBackend, name, property(lambda backend, name=name: loaded(backend)[name], setter(name)))
+        patch(IAMBackend, name, attribute(name))

@@ -34,6 +34,8 @@ def test_aws_managed_policies_are_built_on_first_read_and_survive_removal(monkey
     """A new account's IAM backend builds no AWS managed policy until one is read; then it has
     them all beside the account's own; removing the fix leaves existing backends whole."""
     import json
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
 
     from moto.iam.models import IAMBackend
 
@@ -65,6 +67,18 @@ def test_aws_managed_policies_are_built_on_first_read_and_survive_removal(monkey
         assert [p["PolicyArn"] for p in backend.get_role("r").attached_managed_policies] == [arn]
         backend.managed_policies  # noqa: B018  # read again: built once
         assert built == ["111122223333"]
+        # Threads reading a new account's policies at once (a stack's roles attach in parallel)
+        # all see them, built once.
+        fresh = IAMBackend("us-east-1", "444455556666")
+        start = threading.Barrier(8)
+
+        def attachable() -> bool:
+            start.wait()
+            return arn in fresh.managed_policies
+
+        with ThreadPoolExecutor(8) as pool:
+            assert all(pool.map(lambda _: attachable(), range(8)))
+        assert built == ["111122223333", "444455556666"]
     finally:
         for name, original in reversed(originals):
             if original is None:
