@@ -29,6 +29,7 @@ from harness.cloud import LocalCloud
 from harness.deployed import DeployedApp, deploy_app
 from harness.errors import HarnessError
 from harness.provisioning import AppSource
+from harness.scenarios.conservation import conserve_by_queues
 from harness.scenarios.kinds import RUNNERS
 from harness.scenarios.model import Scenario, Step
 from harness.scenarios.observe import event_facts, observe
@@ -296,7 +297,9 @@ class ScenarioRunner:
             return
         sqs = account.client("sqs")
         if account.wiring is None:
-            self._conserve_by_queues(account, result, app, isolate_by)
+            result.conservation = conserve_by_queues(account, app, isolate_by)
+            if result.conservation["lost"]:
+                result.status, result.reason = "failed", "; ".join(result.conservation["lost"])
             return
         entered = processed = dead = 0
         lost: list[str] = []
@@ -325,47 +328,6 @@ class ScenarioRunner:
         result.conservation = {"entered": entered, "processed": processed, "dead_lettered": dead, "lost": lost}
         if lost:
             result.status, result.reason = "failed", f"{len(lost)} message(s) lost: {', '.join(lost[:5])}"
-
-
-    def _conserve_by_queues(self, account: Any, result: ScenarioResult, app: DeployedApp | None,
-                            isolate_by: str | None = None) -> None:
-        """Targets that deliver events themselves (LocalStack, AWS) keep no journal of batches: the
-        proof is that every queue an event source mapping reads is empty once settled, so each
-        message that entered it was deleted after processing or moved to its DLQ. Where runs share
-        an account (isolation by stack) only the mappings of this run's stack count, and where
-        scenarios share the stack only dead letters mentioning ``isolate_by`` are this one's."""
-        sqs = account.client("sqs")
-        lam = account.client("lambda")
-        dead = 0
-        lost: list[str] = []
-        if account.capabilities.isolation_unit == "stack":
-            uuids = [s.physical_id for s in (app.record.resources.values() if app else ())
-                     if s.type_name == "AWS::Lambda::EventSourceMapping"]
-            mappings = [lam.get_event_source_mapping(UUID=u) for u in uuids]
-        else:
-            mappings = [m for page in lam.get_paginator("list_event_source_mappings").paginate()
-                        for m in page.get("EventSourceMappings", [])]
-        for mapping in mappings:
-            arn = str(mapping.get("EventSourceArn", ""))
-            if not arn.startswith("arn:aws:sqs:"):
-                continue
-            try:
-                url = sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"]
-            except sqs.exceptions.QueueDoesNotExist:
-                continue  # a mapping left reading a deleted queue: no message can be in it
-            attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "RedrivePolicy"])["Attributes"]
-            left = int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
-            if left:
-                lost.append(f"{arn.rsplit(':', 1)[-1]}: {left} message(s) never processed nor dead-lettered")
-            if attrs.get("RedrivePolicy"):
-                dlq = json.loads(attrs["RedrivePolicy"])["deadLetterTargetArn"].rsplit(":", 1)[-1]
-                dead += sum(1 for m in peek(sqs, sqs.get_queue_url(QueueName=dlq)["QueueUrl"])
-                            if isolate_by is None or isolate_by in m["Body"])
-        result.conservation = {"method": "source queues drained", "entered": None, "processed": None,
-                               "dead_lettered": dead, "lost": lost}
-        if lost:
-            result.status, result.reason = "failed", "; ".join(lost)
 
 
 def _functions_run(account: Any, trace: list[dict[str, Any]], app: DeployedApp | None) -> list[str]:
