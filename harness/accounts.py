@@ -56,6 +56,10 @@ class AccountScope:
     # Where the target answers the harness's own calls in its process (moto: the server's app
     # without a socket, a botocore ``before-send`` handler); see ``client(internal=True)``.
     transport: Callable[..., Any] | None = field(default=None, compare=False)
+    # Where the target answers some of those calls without a request at all (moto: the backend's
+    # methods behind the pollers' SQS calls): ``direct(service, client, account_id, region)``
+    # returns the client to use instead.
+    direct: Callable[[str, Any, str, str], Any] | None = field(default=None, compare=False)
 
     def endpoint_for(self, service: str) -> str | None:
         return self.service_endpoints.get(service, self.endpoint_url)
@@ -83,6 +87,8 @@ class AccountScope:
             client.meta.events.register("before-sign.*.*", _add_headers)
         if internal and self.transport is not None:
             client.meta.events.register("before-send.*.*", self.transport)
+        if internal and self.direct is not None:
+            return self.direct(service, client, self.account_id, self.region)
         return client
 
     def client_environment(self) -> dict[str, str]:

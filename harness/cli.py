@@ -151,8 +151,11 @@ def run(paths: tuple[Path, ...], target: str, report_dir: Path | None, keyword: 
                    "default: parity.yaml beside the first scenario path.")
 @click.option("-k", "keyword", default=None, help="Only scenarios whose name or file contains this.")
 @click.option("-n", "workers", type=int, default=2, show_default=True, help="Scenarios run in parallel.")
+@click.option("--together/--one-after-the-other", default=True, show_default=True,
+              help="Run both targets at once (the slower one's waits overlap the other's work), or one "
+                   "after the other (a small machine, or timing-sensitive scenarios).")
 def parity(paths: tuple[Path, ...], targets: str, report_dir: Path | None, known_file: Path | None,
-           keyword: str | None, workers: int) -> None:
+           keyword: str | None, workers: int, together: bool) -> None:
     """Run scenarios on two targets and compare them; exit 1 on a failed scenario or an unexplained difference."""
     from harness.parity import load_known, run_parity
     from harness.project import project_settings
@@ -177,7 +180,7 @@ def parity(paths: tuple[Path, ...], targets: str, report_dir: Path | None, known
         sys.exit(2)
     settings = [HarnessSettings.resolve(explicit={"target": n}, environ=os.environ, ini=project_settings(Path.cwd()))
                 for n in names]
-    result, runs = run_parity(chosen, settings, workers=workers, known=known,
+    result, runs = run_parity(chosen, settings, workers=workers, known=known, together=together,
                               on_done=lambda t, r: click.echo(f"{t}: {r.name}: {r.status}"))
     for difference in result["differences"]:  # the unexplained in full, the known in one line each
         if difference["known"]:

@@ -158,19 +158,25 @@ def compare(left: Sequence[Mapping[str, Any]], right: Sequence[Mapping[str, Any]
 
 def run_parity(scenarios: Sequence[Any], settings: Sequence[Any], *, workers: int = 2,
                known: Sequence[KnownDifference] = (), on_done: Any = lambda target, result: None,
-               ) -> tuple[dict[str, Any], dict[str, tuple[list[Any], dict[str, Any]]]]:
-    """Run ``scenarios`` on each target of ``settings`` (two ``HarnessSettings``), one after the
-    other, observing each scenario; return the parity and, per target, its results and report."""
+               together: bool = True) -> tuple[dict[str, Any], dict[str, tuple[list[Any], dict[str, Any]]]]:
+    """Run ``scenarios`` on each target of ``settings`` (two ``HarnessSettings``), observing each
+    scenario; return the parity and, per target, its results and report. ``together``: both
+    targets at once (the slower one's waits overlap the other's work), else one after the other."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from harness.scenarios.suite import run_suite
 
     if len(settings) != 2:
         raise ConfigurationError(f"parity compares two targets; got {[s.target for s in settings]}")
-    runs: dict[str, tuple[list[Any], dict[str, Any]]] = {}
-    for each in settings:
-        def done(result: Any, target: str = each.target) -> None:
-            on_done(target, result)
 
-        runs[each.target] = run_suite(scenarios, each, workers=workers, observe=True, on_done=done)
+    def run(each: Any) -> tuple[list[Any], dict[str, Any]]:
+        def done(result: Any) -> None:
+            on_done(each.target, result)
+        return run_suite(scenarios, each, workers=workers, observe=True, on_done=done)
+
+    with ThreadPoolExecutor(2 if together else 1, thread_name_prefix="parity") as pool:
+        futures = {each.target: pool.submit(run, each) for each in settings}
+        runs = {target: future.result() for target, future in futures.items()}
     sides = (settings[0].target, settings[1].target)
     left, right = (list(runs[side][1]["scenarios"]) for side in sides)
     return compare(left, right, sides, known), runs

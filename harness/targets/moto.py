@@ -34,6 +34,7 @@ from harness.stacks import StackService
 from harness.stacks.service import CachedClients, StackServiceDeployer
 from harness.targets.base import TargetCapabilities
 from harness.targets.moto_delivery import OrderedDelivery
+from harness.targets.moto_direct import direct_client
 from harness.targets.moto_http import MotoHttpServer
 from harness.targets.wsgi_transport import Transport, wsgi_transport
 from harness.waiting import wait_until
@@ -207,7 +208,8 @@ class MotoTarget:
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=self.region
         )
         return AccountScope(account, self.region, self._endpoint, session,
-                            headers={"x-moto-account-id": account}, transport=self._transport)
+                            headers={"x-moto-account-id": account}, transport=self._transport,
+                            direct=direct_client)
 
     def client_scope(self, scope: AccountScope) -> AccountScope:
         """The same account, reached by credentials instead of a header (for other processes)."""

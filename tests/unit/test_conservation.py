@@ -17,16 +17,16 @@ class FakeSqs:
     """Answers the queue's counts from ``counts`` in turn (the last one repeats); the DLQ holds
     ``dead`` message bodies."""
 
-    class exceptions:  # noqa: N801  # boto3's spelling
+    class exceptions:  # boto3's spelling
         QueueDoesNotExist = KeyError
 
     def __init__(self, counts: list[int], dead: list[str]) -> None:
         self.counts, self.dead, self.reads = counts, dead, 0
 
-    def get_queue_url(self, QueueName: str) -> dict[str, str]:  # noqa: N803
+    def get_queue_url(self, QueueName: str) -> dict[str, str]:
         return {"QueueUrl": f"https://sqs/{QueueName}"}
 
-    def get_queue_attributes(self, QueueUrl: str, AttributeNames: list[str]) -> dict[str, Any]:  # noqa: N803
+    def get_queue_attributes(self, QueueUrl: str, AttributeNames: list[str]) -> dict[str, Any]:
         count = self.counts[min(self.reads, len(self.counts) - 1)]
         self.reads += 1
         return {"Attributes": {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": str(count),

@@ -1,0 +1,80 @@
+"""The pollers' direct SQS path on moto (harness/targets/moto_direct.py) answers what the client
+answers over the API, for the same queues and messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from harness.cloud import CloudAccount
+from harness.targets.moto_direct import DirectSqs
+
+RECEIVE = {"MaxNumberOfMessages": 10, "WaitTimeSeconds": 0, "AttributeNames": ["All"],
+           "MessageSystemAttributeNames": ["All"], "MessageAttributeNames": ["All"]}
+ATTRIBUTES = {"kind": {"DataType": "String", "StringValue": "invoice"},
+              "size": {"DataType": "Number", "StringValue": "42"},
+              "blob": {"DataType": "Binary", "BinaryValue": b"\x00\xffbytes"}}
+
+
+def _answer(response: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in response.items() if k != "ResponseMetadata"}
+
+
+def _comparable(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A received message without what differs between two receives of it."""
+    out = []
+    for message in messages:
+        message = {k: v for k, v in message.items() if k != "ReceiptHandle"}
+        message["Attributes"] = {k: v for k, v in message.get("Attributes", {}).items() if k != "ApproximateReceiveCount"}
+        out.append(message)
+    return out
+
+
+@pytest.mark.parametrize("fifo", [False, True], ids=["standard", "fifo"])
+def test_direct_receive_and_batches_answer_what_the_api_answers(account: CloudAccount, fifo: bool) -> None:
+    api = account.client("sqs")
+    direct = account.scope.client("sqs", internal=True)
+    assert isinstance(direct, DirectSqs)
+    name = "work.fifo" if fifo else "work"
+    url = api.create_queue(QueueName=name, Attributes={"FifoQueue": "true"} if fifo else {})["QueueUrl"]
+    extra = {"MessageGroupId": "g", "MessageDeduplicationId": "d1"} if fifo else {}
+    api.send_message(QueueUrl=url, MessageBody='{"n": 1}', MessageAttributes=ATTRIBUTES,
+                     MessageSystemAttributes={"AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-abc"}},
+                     **extra)
+    if not fifo:
+        api.send_message(QueueUrl=url, MessageBody="plain")
+
+    first = _answer(direct.receive_message(QueueUrl=url, **RECEIVE))["Messages"]
+    changed = direct.change_message_visibility_batch(QueueUrl=url, Entries=[
+        {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0} for n, m in enumerate(first)])
+    assert _answer(changed) == {"Successful": [{"Id": str(n)} for n in range(len(first))], "Failed": []}
+    second = _answer(api.receive_message(QueueUrl=url, **RECEIVE))["Messages"]
+    assert _comparable(first) == _comparable(second) and len(first) == (1 if fifo else 2)
+    assert [m["Attributes"]["ApproximateReceiveCount"] for m in first + second] == ["1"] * len(first) + ["2"] * len(first)
+    assert first[0]["MessageAttributes"]["blob"]["BinaryValue"] == b"\x00\xffbytes"
+
+    entries = [{"Id": "ok", "ReceiptHandle": second[0]["ReceiptHandle"]}, {"Id": "bad", "ReceiptHandle": "nonsense"}]
+    via_direct = _answer(direct.delete_message_batch(QueueUrl=url, Entries=entries))
+    assert via_direct["Successful"] == [{"Id": "ok"}]
+    via_api = _answer(api.delete_message_batch(QueueUrl=url, Entries=[entries[1]]))
+    assert via_direct["Failed"] == via_api["Failed"] and via_api["Failed"][0]["Code"] == "ReceiptHandleIsInvalid"
+    # What the API received last is in flight: neither path receives anything now.
+    assert _answer(direct.receive_message(QueueUrl=url, **RECEIVE)) == _answer(api.receive_message(QueueUrl=url, **RECEIVE)) == {}
+
+
+def test_what_the_direct_path_does_not_cover_gets_the_apis_answer_and_errors(account: CloudAccount) -> None:
+    direct = account.scope.client("sqs", internal=True)
+    api = account.client("sqs")
+    url = api.create_queue(QueueName="work")["QueueUrl"]
+    missing = url.rsplit("/", 1)[0] + "/gone"
+    with pytest.raises(ClientError) as raised:
+        direct.receive_message(QueueUrl=missing, **RECEIVE)
+    assert isinstance(raised.value, api.exceptions.QueueDoesNotExist)
+    with pytest.raises(ClientError, match="MaxNumberOfMessages"):
+        direct.receive_message(QueueUrl=url, MaxNumberOfMessages=11)
+    with pytest.raises(ClientError) as empty:
+        direct.delete_message_batch(QueueUrl=url, Entries=[])
+    assert empty.value.response["Error"]["Code"] in {"EmptyBatchRequest", "AWS.SimpleQueueService.EmptyBatchRequest"}
+    assert direct.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"].endswith(":work")
