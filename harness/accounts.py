@@ -64,11 +64,14 @@ class AccountScope:
     def endpoint_for(self, service: str) -> str | None:
         return self.service_endpoints.get(service, self.endpoint_url)
 
-    def client(self, service: str, *, config: Config | None = None, internal: bool = False, **kwargs: Any) -> Any:
+    def client(self, service: str, *, config: Config | None = None, internal: bool = False,
+               backend_calls: bool = False, **kwargs: Any) -> Any:
         """A boto3 client for ``service`` in this account (explicit session, never the default).
         ``internal``: for the harness's own calls (pollers, async invocations, destinations),
         sent through the target's in-process ``transport`` where it has one; tests, handlers and
-        tools always get clients that go over HTTP, as they would to AWS."""
+        tools always get clients that go over HTTP, as they would to AWS. ``backend_calls`` (with
+        ``internal``): the calls the target's ``direct`` covers skip the request altogether; such a
+        client's event hooks do not see them (the pollers', which register none)."""
         base = Config(retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=64)
         client = self.session.client(
             service,  # type: ignore[call-overload]
@@ -87,7 +90,7 @@ class AccountScope:
             client.meta.events.register("before-sign.*.*", _add_headers)
         if internal and self.transport is not None:
             client.meta.events.register("before-send.*.*", self.transport)
-        if internal and self.direct is not None:
+        if internal and backend_calls and self.direct is not None:
             return self.direct(service, client, self.account_id, self.region)
         return client
 

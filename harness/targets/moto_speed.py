@@ -37,17 +37,19 @@ def fix_dispatch_costs(patch: Patch) -> None:
     patch(MotoRandom, "get_random_string", get_random_string)
 
 
-def fix_managed_policies_on_first_use(patch: Patch) -> None:
+def fix_managed_policies_on_first_use(patch: Patch, owner: Any = None) -> None:
     """An account's AWS managed policies (~1,600 of them, ~90 ms to build) made when the account
     first reads them, not when its IAM backend is created: every new account (one per test, and
     the one ``harness up`` creates its credentials in) paid for them, most never attach one.
 
     The two collections are still instance attributes (a property in front of them), so backends
-    made while this was installed stay whole after it is removed.
+    made while this was installed stay whole after it is removed. ``owner``: the backend class
+    (moto's ``IAMBackend``; tests pass a subclass).
     """
     from moto.iam.models import IAMBackend
 
-    build = IAMBackend._init_aws_policies
+    owner = owner or IAMBackend
+    build = owner._init_aws_policies
     lock = threading.Lock()  # server threads read them at once (a stack's roles are made in parallel)
 
     def loaded(backend: Any) -> dict[str, Any]:
@@ -76,7 +78,7 @@ def fix_managed_policies_on_first_use(patch: Patch) -> None:
         backend.__dict__["_harness_aws_policies_loaded"] = False
         return []
 
-    patch(IAMBackend, "_init_aws_policies", pending)
-    patch(IAMBackend, "_init_managed_policies", lambda backend: {})
+    patch(owner, "_init_aws_policies", pending)
+    patch(owner, "_init_managed_policies", lambda backend: {})
     for name in ("aws_managed_policies", "managed_policies"):
-        patch(IAMBackend, name, attribute(name))
+        patch(owner, name, attribute(name))

@@ -73,7 +73,7 @@ class EventWiring:
 
     def _poller_context(self) -> PollerContext:
         if self._context is None:
-            lambda_client = self.scope.client("lambda", config=INVOKE_CONFIG, internal=True)
+            lambda_client = self.scope.client("lambda", config=INVOKE_CONFIG, internal=True, backend_calls=True)
             self._context = PollerContext(self.scope, self._scope_for, self._journal, lambda_client, self._settings)
         return self._context
 

@@ -93,7 +93,7 @@ class SqsPoller:
         self._scope = context.scope
         self._journal = context.journal
         self._lambda = context.lambda_client
-        self._sqs = context.scope.client("sqs", internal=True)
+        self._sqs = context.scope.client("sqs", internal=True, backend_calls=True)
         self._concurrency = mapping.max_concurrency or context.settings.sqs_pollers
         self._interval = context.settings.poll_interval_s
         self._clock = clock

@@ -3,13 +3,14 @@ answers over the API, for the same queues and messages."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from harness.cloud import CloudAccount
-from harness.targets.moto_direct import DirectSqs
+from harness.targets.moto_direct import DirectLambda, DirectSqs
 
 RECEIVE = {"MaxNumberOfMessages": 10, "WaitTimeSeconds": 0, "AttributeNames": ["All"],
            "MessageSystemAttributeNames": ["All"], "MessageAttributeNames": ["All"]}
@@ -35,7 +36,7 @@ def _comparable(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("fifo", [False, True], ids=["standard", "fifo"])
 def test_direct_receive_and_batches_answer_what_the_api_answers(account: CloudAccount, fifo: bool) -> None:
     api = account.client("sqs")
-    direct = account.scope.client("sqs", internal=True)
+    direct = account.scope.client("sqs", internal=True, backend_calls=True)
     assert isinstance(direct, DirectSqs)
     name = "work.fifo" if fifo else "work"
     url = api.create_queue(QueueName=name, Attributes={"FifoQueue": "true"} if fifo else {})["QueueUrl"]
@@ -65,7 +66,7 @@ def test_direct_receive_and_batches_answer_what_the_api_answers(account: CloudAc
 
 
 def test_what_the_direct_path_does_not_cover_gets_the_apis_answer_and_errors(account: CloudAccount) -> None:
-    direct = account.scope.client("sqs", internal=True)
+    direct = account.scope.client("sqs", internal=True, backend_calls=True)
     api = account.client("sqs")
     url = api.create_queue(QueueName="work")["QueueUrl"]
     missing = url.rsplit("/", 1)[0] + "/gone"
@@ -78,3 +79,42 @@ def test_what_the_direct_path_does_not_cover_gets_the_apis_answer_and_errors(acc
         direct.delete_message_batch(QueueUrl=url, Entries=[])
     assert empty.value.response["Error"]["Code"] in {"EmptyBatchRequest", "AWS.SimpleQueueService.EmptyBatchRequest"}
     assert direct.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"].endswith(":work")
+
+
+HANDLER = """
+def handler(event, context):
+    if event.get("fail"):
+        raise ValueError("asked to fail")
+    return {"echo": event, "request_id": context.aws_request_id}
+"""
+
+
+def _invoked(response: dict[str, Any]) -> dict[str, Any]:
+    body = json.loads(response["Payload"].read())
+    body.pop("request_id", None)
+    return {"StatusCode": response["StatusCode"], "FunctionError": response.get("FunctionError"),
+            "ExecutedVersion": response.get("ExecutedVersion"),
+            "body": {k: v for k, v in body.items() if k not in ("stackTrace", "requestId")}}
+
+
+def test_direct_invoke_answers_what_the_api_answers(account: CloudAccount, deploy: Any) -> None:
+    api = account.client("lambda")
+    direct = account.scope.client("lambda", internal=True, backend_calls=True)
+    assert isinstance(direct, DirectLambda)
+    arn = deploy("echo", HANDLER)["FunctionArn"]
+    for payload in (b'{"n": 1}', b'{"fail": true}'):
+        via_api = _invoked(api.invoke(FunctionName=arn, Payload=payload))
+        assert _invoked(direct.invoke(FunctionName=arn, InvocationType="RequestResponse", Payload=payload)) == via_api
+    assert via_api["FunctionError"] == "Unhandled" and via_api["body"]["errorType"] == "ValueError"
+
+    errors = []
+    for client in (api, direct):
+        with pytest.raises(ClientError) as raised:
+            client.invoke(FunctionName=arn + "-gone", Payload=b"{}")
+        errors.append(raised.value.response["Error"]["Code"])
+    api.put_function_concurrency(FunctionName=arn, ReservedConcurrentExecutions=0)
+    for client in (api, direct):
+        with pytest.raises(ClientError) as raised:
+            client.invoke(FunctionName=arn, Payload=b"{}")
+        errors.append(raised.value.response["Error"]["Code"])
+    assert errors == ["ResourceNotFoundException"] * 2 + ["TooManyRequestsException"] * 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 
 def test_moto_dispatch_shortcuts_answer_what_moto_answers() -> None:
     """The cached helpers return what moto's own do; random strings keep length and alphabet."""
@@ -30,46 +32,52 @@ def test_moto_dispatch_shortcuts_answer_what_moto_answers() -> None:
     assert again == made  # the same generator state, the same string: a seeded moto stays reproducible
 
 
-def test_aws_managed_policies_are_built_on_first_read_and_survive_removal(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_aws_managed_policies_are_built_on_first_read_and_survive_removal() -> None:
     """A new account's IAM backend builds no AWS managed policy until one is read; then it has
-    them all beside the account's own; removing the fix leaves existing backends whole."""
+    them beside the account's own; threads reading at once all see them, built once; removing
+    the fix leaves existing backends whole."""
     import json
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    from moto.iam.models import IAMBackend
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.iam.models import AWSManagedPolicy, IAMBackend
 
     from harness.targets.moto_speed import fix_managed_policies_on_first_use
 
-    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    data = json.loads(aws_managed_policies_data)["AWSLambdaBasicExecutionRole"]
+    built: list[str] = []
+
+    class Backend(IAMBackend):  # moto's own may have the fix installed by a running target
+        def _init_aws_policies(self) -> list[AWSManagedPolicy]:
+            built.append(self.account_id)
+            time.sleep(0.05)  # slow enough for the threads below to meet
+            return [AWSManagedPolicy.from_data("AWSLambdaBasicExecutionRole", self.account_id, self.region_name, data)]
+
+        def _init_managed_policies(self) -> dict[str, AWSManagedPolicy]:
+            return {p.arn: p for p in self.aws_managed_policies}
+
     originals: list[tuple[str, object]] = []
 
     def patch(owner: object, name: str, replacement: object) -> None:
         originals.append((name, vars(owner).get(name, None)))
         setattr(owner, name, replacement)
 
-    built: list[str] = []
-    build = IAMBackend._init_aws_policies
-    monkeypatch.setattr(IAMBackend, "_init_aws_policies", lambda self: built.append(self.account_id) or build(self))
-    fix_managed_policies_on_first_use(patch)
+    fix_managed_policies_on_first_use(patch, Backend)
     try:
-        backend = IAMBackend("us-east-1", "111122223333")
+        backend = Backend("us-east-1", "111122223333")
         backend.create_temp_access_key()
         assert built == []  # credentials alone build nothing
         backend.create_role("r", '{"Version": "2012-10-17", "Statement": []}', "/", None, "", [], None)
         backend.create_policy("", "/", json.dumps({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}), "mine", [])
-        arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
         backend.attach_role_policy(arn, "r")
         assert built == ["111122223333"]
-        assert arn in backend.managed_policies and len(backend.aws_managed_policies) > 1000
         assert "arn:aws:iam::111122223333:policy/mine" in backend.managed_policies  # the account's own kept
         assert [p["PolicyArn"] for p in backend.get_role("r").attached_managed_policies] == [arn]
-        backend.managed_policies  # noqa: B018  # read again: built once
-        assert built == ["111122223333"]
-        # Threads reading a new account's policies at once (a stack's roles attach in parallel)
-        # all see them, built once.
-        fresh = IAMBackend("us-east-1", "444455556666")
+        assert [p.arn for p in backend.aws_managed_policies] == [arn]
+        fresh = Backend("us-east-1", "444455556666")
         start = threading.Barrier(8)
 
         def attachable() -> bool:
@@ -82,7 +90,7 @@ def test_aws_managed_policies_are_built_on_first_read_and_survive_removal(monkey
     finally:
         for name, original in reversed(originals):
             if original is None:
-                delattr(IAMBackend, name)
+                delattr(Backend, name)
             else:
-                setattr(IAMBackend, name, original)
+                setattr(Backend, name, original)
     assert arn in backend.managed_policies  # an instance attribute again, as moto made it
