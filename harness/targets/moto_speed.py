@@ -4,7 +4,8 @@ Profiled (yappi, CPU clock, every thread of the moto process) over the 200 docum
 workload (``bench/peers.py``): moto's dispatch spent a tenth of its time listing the response
 class's methods with ``inspect.getmembers`` on every request (~1,100 functions inspected each
 time), three converted action names per request, and a request id built one ``random.choice``
-at a time. What each returns is unchanged: the method names of a class (its methods are replaced
+at a time; SQS converted every attribute name of the queue on each send and built each receipt
+handle one ``random.choice`` at a time (together ~2 ms of each document's ~8). What each returns is unchanged: the method names of a class (its methods are replaced
 by the harness's seams, never added or removed), the same conversion, a string of the same length
 and alphabet from the same generator (so a seeded moto stays reproducible).
 """
@@ -24,10 +25,20 @@ def fix_dispatch_costs(patch: Patch) -> None:
     """Method names per response class and action names, computed once; random strings at once."""
     from moto.core import responses
     from moto.core.utils import camelcase_to_underscores, method_names_from_class
+    from moto.moto_api._internal import mock_random
     from moto.moto_api._internal.moto_random import MotoRandom
+    from moto.sqs import models as sqs_models
 
     patch(responses, "method_names_from_class", functools.cache(method_names_from_class))
-    patch(responses, "camelcase_to_underscores", functools.lru_cache(maxsize=4096)(camelcase_to_underscores))
+    converted = functools.lru_cache(maxsize=4096)(camelcase_to_underscores)
+    # SQS converts each of a queue's ~20 attribute names on every send (``Queue.attributes``).
+    for module in (responses, sqs_models):
+        patch(module, "camelcase_to_underscores", converted)
+
+    def generate_receipt_handle() -> str:  # moto's: 185 lowercase letters, one ``choice`` call each
+        return "".join(mock_random.choices(string.ascii_lowercase, k=185))
+
+    patch(sqs_models, "generate_receipt_handle", generate_receipt_handle)
 
     def get_random_string(rng: Any, length: int = 20, include_digits: bool = True, lower_case: bool = False) -> str:
         pool = string.ascii_letters + (string.digits if include_digits else "")

@@ -94,3 +94,21 @@ def test_aws_managed_policies_are_built_on_first_read_and_survive_removal() -> N
             else:
                 setattr(Backend, name, original)
     assert arn in backend.managed_policies  # an instance attribute again, as moto made it
+
+
+def test_sqs_receipt_handles_keep_their_shape_and_seed() -> None:
+    """A receipt handle made at once has moto's length and alphabet, and follows moto's seed."""
+    import string
+
+    from moto.moto_api._internal import mock_random
+
+    from harness.targets.moto_speed import fix_dispatch_costs
+
+    installed: dict[str, object] = {}
+    fix_dispatch_costs(lambda owner, name, replacement: installed.__setitem__(name, replacement))
+    make = installed["generate_receipt_handle"]
+    mock_random.seed(3)
+    handle = make()  # type: ignore[operator]
+    assert len(handle) == 185 and set(handle) <= set(string.ascii_lowercase)
+    mock_random.seed(3)
+    assert make() == handle  # type: ignore[operator]
