@@ -86,6 +86,7 @@ class ProcessRuntime:
         self._spawner: ProcessSpawner | None = None
         self._stopping = threading.Event()
         self._janitor: threading.Thread | None = None
+        self._preparing: list[threading.Thread] = []
         self.listeners: list[ResultListener] = []
         self.setup_failures: dict[str, str] = {}  # function ARN -> why its last start failed
 
@@ -223,14 +224,20 @@ class ProcessRuntime:
         env.start(LaunchConfig(interpreter, str(task_root), variables), self._init_timeout_s)
         return env
 
-    def prepare(self, runtime: str) -> None:
+    def prepare(self, runtime: str, *, wait: bool = True) -> None:
         """Start ``runtime``'s pre-started interpreter now, so its first cold start forks it
-        (does nothing without ``prestart`` or where the runtime has no interpreter)."""
+        (does nothing without ``prestart`` or where the runtime has no interpreter); ``wait``
+        False: from a thread of its own (finding the interpreter and forking take ~30 ms)."""
         if not self._prestart or self._spawner is None:
+            return
+        if not wait:
+            thread = threading.Thread(target=self.prepare, args=(runtime,), name="lambda-prepare", daemon=True)
+            self._preparing.append(thread)
+            thread.start()
             return
         try:
             self._spawner.prepare(self._interpreters.resolve(runtime))
-        except HarnessError as exc:  # the first invocation reports it
+        except HarnessError as exc:  # the first invocation reports it (or the runtime stopped first)
             LOG.debug("no pre-started interpreter for %s: %s", runtime, exc)
 
     def _sweep_loop(self) -> None:
@@ -263,6 +270,8 @@ class ProcessRuntime:
     def stop(self) -> None:
         """Stop every environment and the janitor; waits up to 5 s for running invocations."""
         self._stopping.set()
+        for thread in self._preparing:
+            thread.join(timeout=5)
         self.wait_idle(5.0)
         self.evict()
         if self._spawner is not None:

@@ -22,6 +22,7 @@ from typing import IO, Any, Protocol
 
 import psutil
 
+from harness.errors import RuntimeSetupError
 from harness.lambda_runtime.zygote import Zygote
 
 LOG = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class ProcessSpawner:
                             "PYTHONUNBUFFERED": "1", **(zygote_env or {})}
         self._zygotes: dict[str, Zygote] = {}
         self._zygote_lock = threading.Lock()
+        self._closed = False
         self._thread = threading.Thread(target=self._loop, name="lambda-spawner", daemon=True)
         self._thread.start()
 
@@ -98,6 +100,8 @@ class ProcessSpawner:
         """The pre-started interpreter for ``interpreter``, started now if none runs (it becomes
         ready a fraction of a second later)."""
         with self._zygote_lock:
+            if self._closed:
+                raise RuntimeSetupError(f"no interpreter started for {interpreter}: the runtime is stopping")
             zygote = self._zygotes.get(interpreter)
             if zygote is None or zygote.dead:
                 zygote = Zygote(interpreter, self.popen).start(self._zygote_env)
@@ -106,6 +110,7 @@ class ProcessSpawner:
 
     def close(self) -> None:
         with self._zygote_lock:
+            self._closed = True
             zygotes = list(self._zygotes.values())
             self._zygotes.clear()
         for zygote in zygotes:

@@ -19,7 +19,7 @@ from importlib.metadata import version
 from typing import Any
 
 from harness.accounts import AccountScope, new_session
-from harness.errors import TargetError, TargetNotReadyError, WaitTimeoutError
+from harness.errors import TargetError
 from harness.invocations import TargetHooks
 from harness.lambda_runtime.code import CodeStore, InterpreterResolver
 from harness.lambda_runtime.pool import ProcessRuntime
@@ -37,7 +37,6 @@ from harness.targets.moto_delivery import OrderedDelivery
 from harness.targets.moto_direct import direct_client
 from harness.targets.moto_http import MotoHttpServer
 from harness.targets.wsgi_transport import Transport, wsgi_transport
-from harness.waiting import wait_until
 
 LOG = logging.getLogger(__name__)
 MOTO_DEFAULT_ACCOUNT = "123456789012"
@@ -111,11 +110,9 @@ class MotoTarget:
         return str(self.settings.state_dir / "logs" / "moto.log")
 
     def start(self, hooks: TargetHooks) -> None:
-        """Start the server, the runtime and the seams; wait until the server answers.
-
-        Raises:
-            TargetNotReadyError: the server did not answer within 10 s.
-        """
+        """Start the server, the runtime and the seams. The server listens once ``start`` of
+        ``MotoHttpServer`` returns (bound, its workers started): nothing to poll for in this
+        process. The runtime's pre-started interpreter is started in the background."""
         from harness.targets.moto_seams import MotoSeams
 
         # moto reads its settings from the environment of the process that hosts it (this one):
@@ -125,7 +122,6 @@ class MotoTarget:
         self._server = MotoHttpServer("127.0.0.1", 0, on_backend=self._on_backend)
         self._endpoint = self._server.start()
         self._transport = wsgi_transport(self._server.app)
-        self._wait_ready()
         base_env = {k: v for k, v in self._environ.items() if k in HOST_VARIABLES}
         self._runtime = ProcessRuntime(
             code_store=CodeStore(self.settings.state_dir / "lambda"),
@@ -136,7 +132,7 @@ class MotoTarget:
             idle_ttl_s=self.settings.idle_ttl_s, init_timeout_s=self.settings.init_timeout_s,
             log_sink=_write_logs, prestart=self.settings.prestart_interpreters,
         ).start()
-        self._runtime.prepare(f"python{sys.version_info.major}.{sys.version_info.minor}")
+        self._runtime.prepare(f"python{sys.version_info.major}.{sys.version_info.minor}", wait=False)
         self._stacks = StackService(self._stack_clients, prepare=self._local_layers)
         self._seams = MotoSeams(self._runtime, hooks.on_async_invoke, hooks.on_mappings_changed, self._stacks)
         self._seams.install()
@@ -155,14 +151,6 @@ class MotoTarget:
         for name in _SERVER_LOGGERS:
             logging.getLogger(name).addHandler(handler)
         self._log_handler = handler
-
-    def _wait_ready(self, timeout: float = 10.0) -> None:
-        try:
-            wait_until(self.healthy, timeout=timeout, interval=0.01, description="moto health")
-        except WaitTimeoutError as exc:
-            raise TargetNotReadyError(
-                f"moto server not healthy at {self._endpoint} after {timeout:g} s; see {self.log_path}"
-            ) from exc
 
     def healthy(self) -> bool:
         if not self._endpoint:

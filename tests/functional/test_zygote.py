@@ -106,3 +106,25 @@ def test_a_reused_pid_is_not_taken_for_an_exited_child() -> None:
     assert zygote.exit_code(4242) is None
     writer.close()
     thread.join(timeout=5)
+
+
+def test_a_runtime_stopped_while_its_interpreter_is_prepared_leaves_no_process(tmp_path: Path) -> None:
+    """``prepare(wait=False)`` starts the interpreter from a thread; a stop right after it waits
+    for that thread, and a spawner closed first refuses to start one."""
+    from harness.errors import RuntimeSetupError
+    from harness.lambda_runtime.code import CodeStore, InterpreterResolver
+    from harness.lambda_runtime.pool import ProcessRuntime
+
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    runtime = ProcessRuntime(code_store=CodeStore(tmp_path / "code"), interpreters=InterpreterResolver({}, os.environ),
+                             endpoint_url="http://127.0.0.1:9", credentials=lambda spec: None,  # type: ignore[arg-type,return-value]
+                             base_env={"PATH": os.environ.get("PATH", "")}, prestart=True).start()
+    runtime.prepare(f"python{sys.version_info.major}.{sys.version_info.minor}", wait=False)
+    runtime.stop()
+    left = [p for p in psutil.Process().children(recursive=True) if p.pid not in before and not exited(p)]
+    assert left == []
+
+    closed = ProcessSpawner(prestart=True)
+    closed.close()
+    with pytest.raises(RuntimeSetupError, match="stopping"):
+        closed.prepare(sys.executable)
