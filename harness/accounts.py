@@ -117,10 +117,18 @@ class AccountScope:
 ScopeFor = Callable[[str], AccountScope]
 
 
+# The service ids of the services targets answer from a server of their own (LocalStack's side
+# services), as botocore's models name them: reading a model for its id costs ~0.1 s (the first
+# read scans botocore's data folder), on the way to every ``harness up`` env file.
+# tests/unit/test_accounts.py checks the table against the models.
+KNOWN_SERVICE_IDS = {"cognito-idp": "Cognito Identity Provider", "apigatewayv2": "ApiGatewayV2",
+                     "apigateway": "API Gateway"}
+
+
 def service_endpoint_variable(session: boto3.session.Session, service: str) -> str:
     """The SDKs' per-service endpoint variable: named from the service id, not the client name
     (``cognito-idp`` -> ``AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER``)."""
-    service_id = str(session._session.get_service_model(service).service_id)
+    service_id = KNOWN_SERVICE_IDS.get(service) or str(session._session.get_service_model(service).service_id)
     return "AWS_ENDPOINT_URL_" + service_id.upper().replace(" ", "_").replace("-", "_")
 
 

@@ -185,7 +185,7 @@ class LocalStackProcess:
             if self.healthy():
                 self.started_in_s = time.perf_counter() - started
                 return
-            time.sleep(0.05)
+            time.sleep(0.01)
         self.stop()
         raise TargetNotReadyError(f"LocalStack did not answer {self.config.endpoint}/_localstack/health "
                                   f"within {timeout:g} s; see {self.log_path}")
