@@ -46,11 +46,11 @@ def test_pipelined_requests_are_all_answered_and_a_large_body_is_read_whole(acco
     assert s3.get_object(Bucket=bucket, Key="big")["Body"].read() == body
 
     endpoint = urlparse(s3.meta.endpoint_url)
-    request = (f"GET /moto-api/ HTTP/1.1\r\nHost: {endpoint.hostname}:{endpoint.port}\r\n\r\n").encode()
+    request = (f"HEAD /{bucket}/big HTTP/1.1\r\nHost: {endpoint.hostname}:{endpoint.port}\r\n\r\n").encode()
     with socket.create_connection((endpoint.hostname, endpoint.port), timeout=10) as sock:
-        sock.sendall(request * 2)
+        sock.sendall(request * 2)  # unsigned: any answer counts, what matters is that both come
         received = b""
-        while received.count(b"HTTP/1.1 200") < 2:
+        while received.count(b"HTTP/1.1 ") < 2:
             chunk = sock.recv(65536)
-            assert chunk, f"the server closed after {received.count(b'HTTP/1.1 200')} answer(s)"
+            assert chunk, f"the server closed after {received.count(b'HTTP/1.1 ')} answer(s)"
             received += chunk

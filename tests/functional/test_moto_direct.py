@@ -12,6 +12,13 @@ from botocore.exceptions import ClientError
 from harness.cloud import CloudAccount
 from harness.targets.moto_direct import DirectLambda, DirectSqs
 
+
+@pytest.fixture(autouse=True)
+def _moto_only(account: CloudAccount) -> None:
+    if account.scope.direct is None:
+        pytest.skip("the target answers the pollers' calls over its API only (no direct path)")
+
+
 RECEIVE = {"MaxNumberOfMessages": 10, "WaitTimeSeconds": 0, "AttributeNames": ["All"],
            "MessageSystemAttributeNames": ["All"], "MessageAttributeNames": ["All"]}
 ATTRIBUTES = {"kind": {"DataType": "String", "StringValue": "invoice"},
