@@ -56,6 +56,32 @@ def _sqs_shapes() -> None:
         backend.delete_queue("harness-internals")
 
 
+def _direct_paths() -> None:
+    """What the pollers' direct path (moto_direct.py) and the speed fixes (moto_speed.py) read."""
+    import inspect as _inspect
+
+    sqs_models = importlib.import_module("moto.sqs.models")
+    for name in ("generate_receipt_handle", "camelcase_to_underscores"):
+        assert callable(getattr(sqs_models, name, None)), f"moto.sqs.models lost {name}"
+    backend = _attr("moto.sqs.models", "sqs_backends")[_ACCOUNT][_REGION]
+    queue = backend.create_queue("harness-direct")
+    try:
+        backend.send_message("harness-direct", "x")
+        (message,) = backend.receive_message("harness-direct", 1, 0, 30, [])
+        for name in ("id", "receipt_handle", "body_md5", "body", "message_attributes", "attribute_md5", "sender_id",
+                     "sent_timestamp", "approximate_receive_count", "approximate_first_receive_timestamp",
+                     "deduplication_id", "group_id", "system_attributes", "sequence_number"):
+            assert hasattr(message, name), f"Message lost {name}"
+        for name in ("receive_message_wait_time_seconds", "visibility_timeout"):
+            assert hasattr(queue, name), f"Queue lost {name}"
+    finally:
+        backend.delete_queue("harness-direct")
+    source = _inspect.getsource(_moto("moto.iam.models", "IAMBackend", "__init__"))
+    for assigned in ("self.aws_managed_policies = self._init_aws_policies()",
+                     "self.managed_policies = self._init_managed_policies()"):
+        assert assigned in source, f"IAMBackend.__init__ no longer does {assigned}"
+
+
 def _iam_shapes() -> None:
     iam = _attr("moto.iam.models", "iam_backends")
     from harness.targets.moto_seams import moto_original
@@ -187,6 +213,14 @@ CHECKS: dict[str, Check] = {
     "SQS queue and message fields": _sqs_shapes,
     "S3 object and delete-marker version ids": _s3_version_ids,
     "IAM access keys and account lookup": _iam_shapes,
+    "SQS messages and IAM policies as the direct paths and speed fixes read them": _direct_paths,
+    "SQSBackend.delete_message_batch": _signature("moto.sqs.models", "SQSBackend", "delete_message_batch",
+                                                  ["self", "queue_name", "receipts"]),
+    "SQSBackend.change_message_visibility_batch": _signature(
+        "moto.sqs.models", "SQSBackend", "change_message_visibility_batch", ["self", "queue_name", "entries"]),
+    "LambdaBackend.invoke": _signature("moto.awslambda.models", "LambdaBackend", "invoke",
+                                       ["self", "function_name", "qualifier", "body", "headers", "response_headers"]),
+    "IAMBackend policy builders": _signature("moto.iam.models", "IAMBackend", "_init_aws_policies", ["self"]),
     "CloudWatch Logs groups and streams": _logs_shapes,
     "DynamoDB backend, exceptions, conditions": _dynamodb_names,
     "backends, exceptions and the server": _backends_and_server,
