@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
 from harness.errors import ConfigurationError
+from harness.files import write_atomically
 
 
 def write_env_file(path: Path, values: Mapping[str, str]) -> None:
     """Write atomically, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.tmp")
-    staging.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
-    os.replace(staging, path)
+    write_atomically(path, "".join(f"{key}={value}\n" for key, value in values.items()).encode())
 
 
 def read_env_file(path: Path) -> dict[str, str]:

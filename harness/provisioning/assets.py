@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.files import write_atomically
 from harness.provisioning.errors import ProvisioningError
 
 
@@ -63,10 +64,7 @@ def asset_bytes(asset: FileAsset, cache_dir: Path) -> bytes:
             return asset.source.read_bytes()
         raise ProvisioningError(f"asset {asset.asset_id}: {asset.source} is neither a folder nor a zip")
     data = zip_folder(asset.source)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    staging = cached.with_suffix(".tmp")
-    staging.write_bytes(data)
-    os.replace(staging, cached)
+    write_atomically(cached, data)
     return data
 
 

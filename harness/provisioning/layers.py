@@ -18,7 +18,6 @@ import dataclasses
 import fnmatch
 import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from harness.files import write_atomically
 from harness.provisioning.assets import zip_folder
 from harness.provisioning.errors import ProvisioningError
 from harness.provisioning.resources.base import Clients
@@ -157,10 +157,7 @@ def build_layer(source: LayerSource, cache_dir: Path) -> bytes:
         data = source.path.read_bytes() if source.path.is_file() else zip_folder(source.path)
     else:
         data = _pip_layer(source)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    staging = cached.with_suffix(f".{os.getpid()}.tmp")
-    staging.write_bytes(data)
-    os.replace(staging, cached)
+    write_atomically(cached, data)
     return data
 
 

@@ -6,8 +6,8 @@ Profiled over the peers' workload (``bench/peers.py``), a poller's receive and d
 in-process botocore transport cost ~2.6 ms of the moto process's CPU per batch (botocore's
 serializer, signer and parser, Flask's dispatch, moto's request parsing and response serializer);
 the backend's own work is ~0.3 ms of it; an invoke, ~1.9 ms of which the runtime's own work is
-~0.7 ms. Only the pollers' clients (``AccountScope.client(...,
-internal=True)``) take this path; tests, handlers and tools always go over HTTP. The backend calls
+~0.7 ms. Only clients asked for with ``AccountScope.client(..., internal=True, backend_calls=True)``
+(the pollers') take this path; tests, handlers and tools always go over HTTP. The backend calls
 are the ones moto's own ``SQSResponse`` makes (with the harness's fixes installed), and the answers
 are built as it builds them; ``tests/functional/test_moto_direct.py`` checks them against the
 client's for the same queues and messages. Any other call, a parameter not covered, a queue that
