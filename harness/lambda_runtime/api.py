@@ -50,6 +50,7 @@ class RuntimeExchange:
         self._replies: dict[str, RuntimeReply] = {}
         self.waiting_for_next = False
         self.init_error: RuntimeReply | None = None
+        self._closed = False
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
@@ -58,18 +59,28 @@ class RuntimeExchange:
     def wake_fd(self) -> int:
         return self._wake_r
 
+    # The wake pipe's descriptors are used and closed under ``_lock``, and closed once: a closed
+    # descriptor's number is soon another's (a socket of the server this runs in), and a second
+    # close, or a write after the close, went to that one (LocalStack's gateway lost connections
+    # and its clients waited out their 60 s read timeout).
     def _wake(self) -> None:
-        try:
-            os.write(self._wake_w, b"x")
-        except (BlockingIOError, OSError):
-            pass  # the pipe is already full of wake-ups, or closed at shutdown
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                os.write(self._wake_w, b"x")
+            except (BlockingIOError, OSError):
+                pass  # the pipe is already full of wake-ups
 
     def clear_wake(self) -> None:
-        try:
-            while os.read(self._wake_r, 4096):
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                while os.read(self._wake_r, 4096):
+                    pass
+            except (BlockingIOError, OSError):
                 pass
-        except (BlockingIOError, OSError):
-            pass
 
     def submit(self, request: InvocationRequest, deadline_epoch_s: float) -> None:
         with self._lock:
@@ -101,12 +112,15 @@ class RuntimeExchange:
             return self._replies.pop(request_id, None)
 
     def close(self) -> None:
+        """Wake a runtime waiting for its next invocation (it gets none) and close the wake pipe;
+        safe to call again."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            os.close(self._wake_r)
+            os.close(self._wake_w)
         self._pending.put(None)
-        for fd in (self._wake_r, self._wake_w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
 
 
 class _Handler(BaseHTTPRequestHandler):
