@@ -21,8 +21,10 @@ $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then echo "No Python 3.12+ found on PATH or under pyenv; install python3.13 (apt-get install python3.13 or pyenv install 3.13) and retry" >&2; exit 2; fi
 	@echo "Using $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[moto,app,cdk,dev]'
+	# uv installs the ~150 packages in seconds (pip took ~45 s); the venv keeps pip, which the
+	# harness runs to build layers and SAM functions from requirements files
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[moto,app,cdk,dev]'
 	@touch $(STAMP)
 
 install: $(STAMP) browser tools
