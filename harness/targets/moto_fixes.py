@@ -23,6 +23,7 @@ retention check.
 
 from __future__ import annotations
 
+import base64
 import io
 import time
 from collections.abc import Callable
@@ -252,7 +253,8 @@ def fix_dynamodb_concurrency(patch: Patch) -> None:
 # Every fix by name: one function each, installed in this order by ``install_fixes``.
 def fix_stream_records(patch: Patch) -> None:
     """DynamoDB stream records as AWS writes them: ``eventVersion`` 1.1 (moto: 1.0), ``awsRegion`` the
-    table's (moto: always us-east-1), and a stream label with milliseconds (moto: microseconds)."""
+    table's (moto: always us-east-1), a stream label with milliseconds (moto: microseconds), and a
+    binary key's bytes once (moto's ``Keys`` answered them base64-encoded twice)."""
     from moto.core.utils import utcnow
     from moto.dynamodb.models.table import StreamRecord, Table
 
@@ -263,6 +265,10 @@ def fix_stream_records(patch: Patch) -> None:
         original_record(record, table, *args, **kwargs)
         record.record["eventVersion"] = "1.1"
         record.record["awsRegion"] = table.region_name
+        keys = record.record["dynamodb"]["Keys"]
+        for name, value in keys.items():  # moto kept a binary key as base64 text: GetRecords encoded it twice
+            if isinstance(value.get("B"), str):
+                keys[name] = {"B": base64.b64decode(value["B"])}
 
     def set_stream_specification(table: Any, streams: Any) -> None:
         original_specification(table, streams)

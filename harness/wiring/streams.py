@@ -63,7 +63,7 @@ class StreamPoller:
         self._scope_for = context.scope_for
         self._journal = context.journal
         self._lambda = context.lambda_client
-        self._streams = context.scope.client(self.client_name, internal=True)
+        self._streams = context.scope.client(self.client_name, internal=True, backend_calls=True)
         self._interval = context.settings.poll_interval_s
         self._clock = clock
         self._region = mapping.source_arn.split(":")[3]

@@ -125,3 +125,36 @@ def test_direct_invoke_answers_what_the_api_answers(account: CloudAccount, deplo
             client.invoke(FunctionName=arn, Payload=b"{}")
         errors.append(raised.value.response["Error"]["Code"])
     assert errors == ["ResourceNotFoundException"] * 2 + ["TooManyRequestsException"] * 2
+
+
+def test_direct_stream_records_are_what_the_api_answers(account: CloudAccount) -> None:
+    """Every attribute type, in keys and both images, inserts, updates and removes."""
+    ddb = account.client("dynamodb")
+    ddb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                           {"AttributeName": "sk", "AttributeType": "B"}],
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    key = {"pk": {"S": "k"}, "sk": {"B": b"\x00\x01"}}
+    item = {**key, "n": {"N": "1.50"}, "b": {"B": b"\xff"}, "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2"]},
+            "bs": {"BS": [b"x", b"y"]}, "m": {"M": {"inner": {"L": [{"S": "v"}, {"NULL": True}, {"BOOL": False}]}}}}
+    ddb.put_item(TableName="t", Item=item)
+    ddb.update_item(TableName="t", Key=key, UpdateExpression="SET n = :n", ExpressionAttributeValues={":n": {"N": "2"}})
+    ddb.delete_item(TableName="t", Key=key)
+    streams = account.client("dynamodbstreams")
+    direct = account.scope.client("dynamodbstreams", internal=True, backend_calls=True)
+    arn = ddb.describe_table(TableName="t")["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    via_api = _answer(streams.get_records(ShardIterator=iterator, Limit=100))
+    via_direct = direct.get_records(ShardIterator=iterator, Limit=100)
+    assert [r["eventName"] for r in via_api["Records"]] == ["INSERT", "MODIFY", "REMOVE"]
+    assert via_direct["Records"] == via_api["Records"]
+    assert [r["dynamodb"]["Keys"]["sk"] for r in via_api["Records"]] == [{"B": b"\x00\x01"}] * 3  # bytes, once
+    assert set(via_direct) == set(via_api) == {"NextShardIterator", "Records"}
+    following = direct.get_records(ShardIterator=via_direct["NextShardIterator"])
+    assert following["Records"] == [] and following["NextShardIterator"]
+    asked: list[dict[str, Any]] = []
+    direct._client = type("Client", (), {"get_records": lambda self, **p: asked.append(p) or {"Records": []}})()
+    direct.get_records(ShardIterator=iterator + "-not-one")  # not one of moto's: the API's answer
+    assert asked == [{"ShardIterator": iterator + "-not-one"}]
