@@ -34,7 +34,11 @@ from harness.targets.moto_event_patterns import fix_event_patterns
 from harness.targets.moto_policy_fix import install_condition_fix
 from harness.targets.moto_s3_events import fix_s3_events
 from harness.targets.moto_sns_events import fix_sns_lambda_events
-from harness.targets.moto_speed import fix_dispatch_costs, fix_managed_policies_on_first_use
+from harness.targets.moto_speed import (
+    fix_backend_lookup,
+    fix_dispatch_costs,
+    fix_managed_policies_on_first_use,
+)
 from harness.targets.s3_event_fields import is_uuid, version_id
 
 Patch = Callable[[Any, str, Any], None]
@@ -369,6 +373,7 @@ FIXES: dict[str, Callable[[Patch], None]] = {
     "S3 version ids": fix_s3_version_ids,
     "per-request costs of moto's dispatch": fix_dispatch_costs,
     "AWS managed policies built when an account first reads them": fix_managed_policies_on_first_use,
+    "an account's backends found without a lock and a scan": fix_backend_lookup,
 }
 
 

@@ -93,3 +93,24 @@ def fix_managed_policies_on_first_use(patch: Patch, owner: Any = None) -> None:
     patch(owner, "_init_managed_policies", lambda backend: {})
     for name in ("aws_managed_policies", "managed_policies"):
         patch(owner, name, attribute(name))
+
+
+def fix_backend_lookup(patch: Patch, owner: Any = None) -> None:
+    """A backend of an account that has one is found without moto's global lock, a list of every
+    account and a scan of every registered service (~200 ``__eq__`` calls): moto does that on each
+    of the many backend lookups of every request (a fifth of its CPU under the reference app's
+    burst). The first lookup of an account, and every lookup after ``BackendDict.reset`` (which
+    empties the registered dicts), still goes through moto's own. ``owner``: moto's
+    ``BackendDict`` (tests pass a subclass)."""
+    from moto.core.base_backend import BackendDict
+
+    owner = owner or BackendDict  # tests pass a subclass
+    create = owner._create_account_specific_backend
+
+    def create_once(backends: Any, account_id: str) -> None:
+        if dict.__contains__(backends, account_id) and backends.__dict__.get("_harness_registered"):
+            return
+        create(backends, account_id)
+        backends.__dict__["_harness_registered"] = True
+
+    patch(owner, "_create_account_specific_backend", create_once)

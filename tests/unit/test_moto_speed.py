@@ -112,3 +112,36 @@ def test_sqs_receipt_handles_keep_their_shape_and_seed() -> None:
     assert len(handle) == 185 and set(handle) <= set(string.ascii_lowercase)
     mock_random.seed(3)
     assert make() == handle  # type: ignore[operator]
+
+
+def test_backend_lookup_takes_moto_s_path_only_for_a_new_account_or_after_a_reset() -> None:
+    """Repeated lookups skip moto's registration; a dict emptied as ``BackendDict.reset`` empties
+    it (and dropped from the registry) goes through moto's again."""
+    from moto.core.base_backend import BackendDict
+    from moto.sqs.models import SQSBackend
+
+    from harness.targets.moto_speed import fix_backend_lookup
+
+    calls: list[str] = []
+    original = BackendDict._create_account_specific_backend
+
+    class Counted(BackendDict):  # type: ignore[type-arg]
+        def _create_account_specific_backend(self, account_id: str) -> None:
+            calls.append(account_id)
+            original(self, account_id)
+
+    installed: dict[str, object] = {}
+    fix_backend_lookup(lambda owner, name, replacement: installed.__setitem__(name, replacement), Counted)
+    lookup = installed["_create_account_specific_backend"]
+    backends = Counted(SQSBackend, "sqs")
+    try:
+        for _ in range(3):
+            lookup(backends, "111122223333")  # type: ignore[operator]
+        assert calls == ["111122223333"] and backends in BackendDict._instances
+        dict.clear(backends)  # what BackendDict.reset does to each registered dict, and to the registry
+        BackendDict._instances.remove(backends)
+        lookup(backends, "111122223333")  # type: ignore[operator]
+        assert calls == ["111122223333"] * 2 and backends in BackendDict._instances
+    finally:
+        if backends in BackendDict._instances:
+            BackendDict._instances.remove(backends)
