@@ -47,11 +47,9 @@ def direct_client(service: str, client: Any, account_id: str, region: str) -> An
     return client
 
 
-class DirectStreams:
-    """A DynamoDB Streams client whose ``get_records`` reads moto's shard; everything else is the
-    client's. moto's serializer walked every attribute of every image of every record (a quarter
-    of the moto process's CPU under the reference app's burst); here the records go to botocore's
-    parser as the JSON they are on the wire, so the answer is the client's own."""
+class _Direct:
+    """A client's stand-in: the calls a subclass defines answered in process, every other
+    attribute (other calls, ``meta``, ``exceptions``, paginators) the client's."""
 
     def __init__(self, client: Any, account_id: str, region: str) -> None:
         self._client = client
@@ -60,6 +58,13 @@ class DirectStreams:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
+
+
+class DirectStreams(_Direct):
+    """A DynamoDB Streams client whose ``get_records`` reads moto's shard; everything else is the
+    client's. moto's serializer walked every attribute of every image of every record (a quarter
+    of the moto process's CPU under the reference app's burst); here the records go to botocore's
+    parser as the JSON they are on the wire, so the answer is the client's own."""
 
     def get_records(self, **params: Any) -> dict[str, Any]:
         from moto.dynamodbstreams.models import dynamodbstreams_backends
@@ -93,17 +98,9 @@ def _wire_value(value: Any) -> Any:
     raise TypeError(f"no wire form for {type(value).__name__}")
 
 
-class DirectLambda:
+class DirectLambda(_Direct):
     """A Lambda client whose synchronous ``invoke`` (the pollers' batches) calls moto's backend,
     which the harness's seams route to the process runtime; everything else is the client's."""
-
-    def __init__(self, client: Any, account_id: str, region: str) -> None:
-        self._client = client
-        self._account_id = account_id
-        self._region = region
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
 
     def invoke(self, **params: Any) -> dict[str, Any]:
         from moto.awslambda.models import lambda_backends
@@ -147,17 +144,9 @@ def _client_error(code: str, message: str, status: int) -> ClientError:
     return ClientError(error, "Invoke")
 
 
-class DirectSqs:
+class DirectSqs(_Direct):
     """An SQS client whose ``receive_message``, ``delete_message_batch`` and
     ``change_message_visibility_batch`` call moto's backend; everything else is the client's."""
-
-    def __init__(self, client: Any, account_id: str, region: str) -> None:
-        self._client = client
-        self._account_id = account_id
-        self._region = region
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
 
     def receive_message(self, **params: Any) -> dict[str, Any]:
         count = params.get("MaxNumberOfMessages", 1)
