@@ -56,9 +56,9 @@ class AccountScope:
     # Where the target answers the harness's own calls in its process (moto: the server's app
     # without a socket, a botocore ``before-send`` handler); see ``client(internal=True)``.
     transport: Callable[..., Any] | None = field(default=None, compare=False)
-    # Where the target answers some of those calls without a request at all (moto: the backend's
-    # methods behind the pollers' SQS calls): ``direct(service, client, account_id, region)``
-    # returns the client to use instead.
+    # Where the target answers some of those calls without a request at all (moto: its backends
+    # behind the pollers' SQS, DynamoDB Streams and invoke calls):
+    # ``direct(service, client, account_id, region)`` returns the client to use instead.
     direct: Callable[[str, Any, str, str], Any] | None = field(default=None, compare=False)
 
     def endpoint_for(self, service: str) -> str | None:
