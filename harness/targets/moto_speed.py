@@ -5,9 +5,10 @@ workload (``bench/peers.py``): moto's dispatch spent a tenth of its time listing
 class's methods with ``inspect.getmembers`` on every request (~1,100 functions inspected each
 time), three converted action names per request, and a request id built one ``random.choice``
 at a time; SQS converted every attribute name of the queue on each send and built each receipt
-handle one ``random.choice`` at a time (together ~2 ms of each document's ~8). What each returns is unchanged: the method names of a class (its methods are replaced
-by the harness's seams, never added or removed), the same conversion, a string of the same length
-and alphabet from the same generator (so a seeded moto stays reproducible).
+handle one ``random.choice`` at a time. What each returns is unchanged: the method names of a
+class (its methods are replaced by the harness's seams, never added or removed), the same
+conversion, a string of the same length and alphabet from the same generator (so a seeded moto
+stays reproducible).
 """
 
 from __future__ import annotations
@@ -98,13 +99,14 @@ def fix_managed_policies_on_first_use(patch: Patch, owner: Any = None) -> None:
 def fix_backend_lookup(patch: Patch, owner: Any = None) -> None:
     """A backend of an account that has one is found without moto's global lock, a list of every
     account and a scan of every registered service (~200 ``__eq__`` calls): moto does that on each
-    of the many backend lookups of every request (a fifth of its CPU under the reference app's
-    burst). The first lookup of an account, and every lookup after ``BackendDict.reset`` (which
+    of the many backend lookups of every request, and under the reference app's burst a fifth of
+    the moto process's sampled threads stood in it, most waiting for that one lock (its CPU fell
+    only ~3%). The first lookup of an account, and every lookup after ``BackendDict.reset`` (which
     empties the registered dicts), still goes through moto's own. ``owner``: moto's
     ``BackendDict`` (tests pass a subclass)."""
     from moto.core.base_backend import BackendDict
 
-    owner = owner or BackendDict  # tests pass a subclass
+    owner = owner or BackendDict
     create = owner._create_account_specific_backend
 
     def create_once(backends: Any, account_id: str) -> None:
