@@ -19,6 +19,7 @@ from typing import Any
 from botocore.config import Config
 
 from harness.accounts import AccountScope
+from harness.clock import AccountClock, Clocks, let_time_pass
 from harness.errors import HarnessError
 from harness.invocations import AsyncInvocation, TargetHooks
 from harness.journal import Journal
@@ -73,6 +74,29 @@ class CloudAccount:
                 self._clients[service] = self.scope.client(service, config=config)
             return self._clients[service]
 
+    @property
+    def clock(self) -> AccountClock:
+        """The account's clock: virtual where the target's timers follow the harness's time."""
+        return self.cloud.clocks.for_account(self.account_id)
+
+    def next_due(self) -> float | None:
+        """The earliest time on the account's clock at which something waiting falls due (a
+        message's visibility timeout or delay, an item's TTL, an async retry); None if nothing waits."""
+        dues = [due for due in (self.cloud.target.next_due(self.account_id),
+                                self.cloud.async_invoker.next_due(self.account_id)) if due is not None]
+        return min(dues) if dues else None
+
+    def advance_clock(self, seconds: float) -> int:
+        """Let ``seconds`` pass: on a virtual clock everything that falls due meanwhile happens in
+        order (``harness.clock.let_time_pass``) and the account is settled after; on a real clock,
+        wait. Returns how many moments fell due."""
+
+        def catch_up() -> None:
+            self.cloud.target.run_due(self.account_id)
+            self.settle()
+
+        return let_time_pass(self.clock, seconds, next_due=self.next_due, catch_up=catch_up)
+
     def invoke(self, function_name: str, payload: Any = None, *, log_tail: bool = False) -> dict[str, Any]:
         """Invoke synchronously through the Lambda API; returns payload, error and logs."""
         response = self.client("lambda").invoke(
@@ -109,6 +133,33 @@ class CloudAccount:
         if self.wiring is not None:
             self.wiring.stop()
         self.cloud.target.close_account(self.scope)
+        self.cloud.clocks.forget(self.account_id)
+
+
+class AccountTime:
+    """An account's time as a test moves it (the pytest fixture ``clock``).
+
+    Example:
+        def test_retry_after_a_minute(clock, invoke):
+            ...
+            clock.advance(60)      # at once on moto, with every redelivery and retry due meanwhile
+            assert clock.virtual   # False on LocalStack and AWS, where advance waits
+    """
+
+    def __init__(self, account: CloudAccount) -> None:
+        self._account = account
+
+    @property
+    def virtual(self) -> bool:
+        return self._account.clock.virtual
+
+    def now(self) -> float:
+        """The account's time, epoch seconds (what its functions see as ``time.time()``)."""
+        return self._account.clock.now()
+
+    def advance(self, seconds: float) -> int:
+        """Let ``seconds`` pass (``CloudAccount.advance_clock``); returns how many moments fell due."""
+        return self._account.advance_clock(seconds)
 
 
 class LocalCloud:
@@ -118,8 +169,9 @@ class LocalCloud:
         self.settings = settings
         self.journal = Journal()
         self.target: Target = create_target(settings, environ)
+        self.clocks = Clocks(virtual=self.target.capabilities.virtual_clock, directory=settings.state_dir / "clocks")
         self._async = AsyncInvoker(self.scope_for, self.journal,
-                                   retry_delays_s=settings.async_retry_delays_s)
+                                   retry_delays_s=settings.async_retry_delays_s, clocks=self.clocks)
         self._scopes: dict[str, AccountScope] = {}
         self._wirings: dict[str, EventWiring] = {}
         self._lock = threading.Lock()
@@ -135,13 +187,18 @@ class LocalCloud:
     def start(self) -> LocalCloud:
         self._async.start()
         try:
-            self.target.start(TargetHooks(self._on_async, self._on_mappings_changed))
+            self.target.start(TargetHooks(self._on_async, self._on_mappings_changed, clocks=self.clocks))
         except BaseException:
             self._async.stop()
             self.target.stop()
             raise
         self._started = True
         return self
+
+    @property
+    def async_invoker(self) -> AsyncInvoker:
+        """Lambda's queue of asynchronous invocations, where the harness serves it."""
+        return self._async
 
     def _on_async(self, invocation: AsyncInvocation) -> None:
         self._async.submit(invocation)
@@ -179,6 +236,7 @@ class LocalCloud:
                 scope, self.scope_for, self.journal, self.settings,
                 extra_pending=[lambda: self._pending_work(scope.account_id)],
                 diagnostics=[lambda: self._start_failures(scope.account_id)],
+                virtual_clock=self.clocks.virtual, tick=lambda: self.target.run_due(scope.account_id),
             ).start()
             with self._lock:
                 self._wirings[scope.account_id] = wiring

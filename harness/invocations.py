@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from harness.clock import Clocks
 from harness.lambda_runtime.spec import ResultListener
 
 
@@ -23,8 +24,9 @@ class AsyncInvocation:
     function_arn: str
     payload: bytes
     request_id: str
-    enqueued_at: float = field(default_factory=time.time)
+    enqueued_at: float = field(default_factory=time.time)  # restamped on the account's clock when queued
     attempts: int = 0
+    throttles: int = 0  # throttled attempts, which do not count as attempts
 
 
 AsyncDispatcher = Callable[[AsyncInvocation], None]
@@ -32,10 +34,12 @@ AsyncDispatcher = Callable[[AsyncInvocation], None]
 
 @dataclass(frozen=True)
 class TargetHooks:
-    """Callbacks a target calls into the harness: async invocations and mapping changes."""
+    """Callbacks a target calls into the harness: async invocations and mapping changes; and
+    the accounts' clocks, which a target with ``virtual_clock`` follows."""
 
     on_async_invoke: AsyncDispatcher
     on_mappings_changed: Callable[[str], None] = lambda account_id: None
+    clocks: Clocks = field(default_factory=lambda: Clocks(virtual=False))
 
 
 class InvocationSource(Protocol):

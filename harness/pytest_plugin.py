@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from harness.cloud import CloudAccount, LocalCloud
+from harness.cloud import AccountTime, CloudAccount, LocalCloud
 from harness.deployed import DeployedApp, deploy_app
 from harness.errors import HarnessError
 from harness.project import load_app_source, project_settings
@@ -271,6 +271,13 @@ def user_token(harness_app: DeployedApp) -> Callable[..., str]:
 def settle(harness_account: CloudAccount) -> Callable[..., None]:
     """``settle(timeout=None)``: wait until every event source is drained."""
     return harness_account.settle
+
+
+@pytest.fixture
+def clock(harness_account: CloudAccount) -> AccountTime:
+    """The account's time: ``clock.advance(seconds)``, ``clock.now()``, ``clock.virtual``. On moto
+    time jumps and what falls due meanwhile happens in order; on LocalStack and AWS it is waited out."""
+    return AccountTime(harness_account)
 
 
 @pytest.fixture

@@ -39,8 +39,9 @@ class HarnessSettings:
     poll_interval_s: float = 0.02
     mapping_refresh_s: float = 0.5
     sqs_pollers: int = 5
-    # Async invocations: AWS waits 1 and 2 minutes between retries; locally seconds, scalable.
-    async_retry_delays_s: tuple[float, ...] = (1.0, 2.0)
+    # Async invocations: AWS waits 1, then 2 minutes before retrying. On a virtual clock (moto) the
+    # time passes when a scenario lets it (advance_clock); on LocalStack it is waited out.
+    async_retry_delays_s: tuple[float, ...] = (60.0, 120.0)
     settle_timeout_s: float = 30.0
     # LocalStack target: "auto" runs the image where a Docker engine answers, else host mode.
     localstack_mode: str = "auto"

@@ -193,8 +193,9 @@ class RuntimeSubstitutionWarning(UserWarning):
     """A function runs on another Python version than its runtime names (none installed here)."""
 
 
-# What the Lambda Python runtime ships besides the standard library: its client and the AWS SDK.
-RUNTIME_PACKAGES = ("awslambdaric", "boto3")
+# What the Lambda Python runtime ships besides the standard library: its client and the AWS SDK;
+# and what moves a function's wall clock with its account's virtual clock (clock_shim).
+RUNTIME_PACKAGES = ("awslambdaric", "boto3", "time-machine")
 
 
 def _imports_runtime_client(interpreter: str) -> bool:

@@ -15,7 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from harness.clock import Clocks
 from harness.errors import HarnessError, RuntimeSetupError, ThrottledError
+from harness.lambda_runtime.clock_shim import CLOCK_VARIABLE
 from harness.lambda_runtime.code import CodeStore, InterpreterResolver, python_version_of
 from harness.lambda_runtime.environment import ExecutionEnvironment, LaunchConfig
 from harness.lambda_runtime.process import ProcessSpawner
@@ -67,9 +69,12 @@ class ProcessRuntime:
         log_sink: LogSink | None = None,
         clock: Callable[[], float] = time.monotonic,
         prestart: bool = False,
+        clocks: Clocks | None = None,
     ) -> None:
-        """``prestart``: fork environments from pre-started interpreters (``zygote``)."""
+        """``prestart``: fork environments from pre-started interpreters (``zygote``); ``clocks``:
+        the accounts' clocks, which functions see as their wall clock where they are virtual."""
         self._prestart = prestart
+        self._clocks = clocks or Clocks(virtual=False)
         self._code = code_store
         self._interpreters = interpreters
         self._endpoint_url = endpoint_url
@@ -213,14 +218,19 @@ class ProcessRuntime:
         for layer in reversed(spec.layers):  # later layers win, as when extracted over /opt
             root = self._code.ensure("layers", layer.sha256, package.load_layers[layer.sha256])
             layer_paths.extend(layer_python_paths(str(root), version))
-        env = ExecutionEnvironment(spec, self._spawner, clock=self._clock)
+        account = spec.account_id
+        env = ExecutionEnvironment(spec, self._spawner, clock=self._clock,
+                                   wall_clock=lambda: self._clocks.now(account))  # its deadlines
         variables = build_environment(
             spec, runtime_api=env.runtime_api, endpoint_url=self._endpoint_url,
             credentials=self._credentials(spec), task_root=str(task_root),
             layer_paths=tuple(layer_paths),
-            log_stream=log_stream_name(datetime.now(UTC), spec.version, env.id),
+            log_stream=log_stream_name(datetime.fromtimestamp(self._clocks.now(account), UTC), spec.version, env.id),
             base=self._base_env,
         )
+        clock_file = self._clocks.offset_file(account)
+        if clock_file is not None:  # read by clock_shim, which removes it from what the handler sees
+            variables = {**variables, CLOCK_VARIABLE: str(clock_file)}
         env.start(LaunchConfig(interpreter, str(task_root), variables), self._init_timeout_s)
         return env
 

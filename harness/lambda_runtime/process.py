@@ -23,9 +23,12 @@ from typing import IO, Any, Protocol
 import psutil
 
 from harness.errors import RuntimeSetupError
+from harness.lambda_runtime import clock_shim
+from harness.lambda_runtime.clock_shim import CLOCK_VARIABLE
 from harness.lambda_runtime.zygote import Zygote
 
 LOG = logging.getLogger(__name__)
+CLOCK_SHIM = clock_shim.__file__  # run by path: the function's interpreter may not have the harness
 _PR_SET_PDEATHSIG = 1
 
 
@@ -93,6 +96,8 @@ class ProcessSpawner:
                     return zygote.fork(args[2], args[3:], env=env, cwd=cwd)
                 except OSError as exc:
                     LOG.warning("%s; starting a fresh interpreter", exc)
+        if CLOCK_VARIABLE in env and len(args) >= 3 and args[1] == "-m":  # the module, on the account's clock
+            args = [args[0], CLOCK_SHIM, *args[2:]]
         return self.popen(args=list(args), env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0)
 

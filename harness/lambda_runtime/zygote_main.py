@@ -25,6 +25,8 @@ import time
 import traceback
 from typing import Any
 
+import clock_shim  # type: ignore[import-not-found]  # beside this script (its folder is first on the path of a script run by path)
+
 _PR_SET_PDEATHSIG = 1
 _MESSAGE_BYTES = 1 << 20
 
@@ -50,13 +52,16 @@ def _child(request: dict[str, Any], out_fd: int, closing: list[int], site_paths:
         os.dup2(out_fd, 1)
         os.dup2(out_fd, 2)
         os.close(out_fd)
-        cwd, env = request["cwd"], request["env"]
+        cwd, env = request["cwd"], dict(request["env"])
+        clock_file = env.pop(clock_shim.CLOCK_VARIABLE, "")
         os.chdir(cwd)
         os.environ.clear()
         os.environ.update(env)
         time.tzset()
         python_path = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
         sys.path[:] = [cwd, *python_path, *site_paths]
+        if clock_file:
+            clock_shim.install(clock_file)
         sys.argv = [request["module"], *request["args"]]
         runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
     except SystemExit as exc:

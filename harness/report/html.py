@@ -36,7 +36,9 @@ def render_html(results: Sequence[ScenarioResult], meta: Mapping[str, Any]) -> s
 
 def _scenario(index: int, result: ScenarioResult) -> str:
     parts = [f"<section id='s{index}'><h2 class='{result.status}'>{html.escape(result.name)}</h2>"
-             f"<p>{html.escape(result.file)} · {result.status} · {result.duration_s:.2f} s</p>"]
+             f"<p>{html.escape(result.file)} · {result.status} · {result.duration_s:.2f} s"
+             + (f" (virtual clock: {result.duration_s + result.advanced_s:.2f} s)" if result.advanced_s else "")
+             + "</p>"]
     if result.status != "skipped":
         parts.append(timeline_svg(result))
     steps = "".join(

@@ -29,6 +29,8 @@ def _scenario(result: ScenarioResult) -> dict[str, Any]:
     return {
         "name": result.name, "file": result.file, "status": result.status, "reason": result.reason,
         "tags": list(result.tags), "duration_s": round(result.duration_s, 3),
+        # real: what the run took; virtual: what passed on the account's clock (advance_clock's jumps added)
+        "clock": {"real_s": round(result.duration_s, 3), "virtual_s": round(result.duration_s + result.advanced_s, 3)},
         "steps": [{**dataclasses.asdict(s), "duration_s": round(s.duration_s, 4)} for s in result.steps],
         "deploy": result.deploy, "conservation": result.conservation, "trace": result.trace, "journal": result.journal,
         "logs": result.logs, **({"observed": result.observed} if result.observed else {}),

@@ -35,6 +35,7 @@ from harness.scenarios.model import Scenario, Step
 from harness.scenarios.observe import event_facts, observe
 from harness.scenarios.queue_steps import peek
 from harness.scenarios.steps import ExpectationFailed, StepContext, eventually
+from harness.scenarios.time_steps import skip_on_real_clock
 from harness.scenarios.variables import interpolate
 from harness.settings import HarnessSettings
 
@@ -68,6 +69,7 @@ class ScenarioResult:
     logs: list[str] = field(default_factory=list)
     tags: tuple[str, ...] = ()
     deploy: dict[str, Any] = field(default_factory=dict)  # seconds, ready_s (AWS), stack
+    advanced_s: float = 0.0  # time let pass on a virtual clock by advance_clock (not waited for)
     observed: dict[str, Any] = field(default_factory=dict)  # with observe=True: see scenarios/observe.py
 
     @property
@@ -134,6 +136,8 @@ class ScenarioRunner:
     def run(self, scenario: Scenario) -> ScenarioResult:
         started = time.time()
         reason = scenario.skip_reason(self.settings.target)
+        if not reason and not self.cloud.target.capabilities.virtual_clock:
+            reason = skip_on_real_clock(scenario, self.settings.target)
         if reason:
             return ScenarioResult(scenario.name, scenario.file, "skipped", reason, started, tags=scenario.tags)
         result = ScenarioResult(scenario.name, scenario.file, "passed", "", started, tags=scenario.tags)
@@ -180,6 +184,7 @@ class ScenarioRunner:
                 except Exception as exc:  # keep cleaning up; the verdict stands
                     result.trace.append({"kind": "cleanup_failed", "at": time.time(), "error": str(exc)})
             result.duration_s = time.time() - started
+            result.advanced_s = ctx.advanced_s if ctx is not None else 0.0
             if account is not None and not shared:
                 account.close()
         return result
@@ -197,7 +202,7 @@ class ScenarioRunner:
         """The scenario's variables and step context, and a probe on each bus it expects events on."""
         outputs = app.outputs if app is not None else {}
         run_id = uuid.uuid4().hex[:12]
-        now = datetime.now(UTC)
+        now = datetime.fromtimestamp(account.clock.now(), UTC)  # the account's time (virtual on moto)
         variables: dict[str, Any] = {
             "outputs": outputs, "run_id": run_id, "account_id": account.account_id,
             "region": account.scope.region, "last": {},

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness.scenarios import log_steps, queue_steps, steps
+from harness.scenarios import log_steps, queue_steps, steps, time_steps
 
 STRING = {"type": "string"}
 ANY: dict[str, Any] = {}
@@ -31,16 +31,18 @@ class StepKind:
     required: tuple[str, ...]
     properties: Mapping[str, Any]
     doc: str
+    one_of: tuple[str, ...] = ()  # exactly one of these keys is given
 
     def __post_init__(self) -> None:
-        missing = [k for k in self.required if k not in self.properties]
+        missing = [k for k in (*self.required, *self.one_of) if k not in self.properties]
         if missing:
             raise ValueError(f"step kind {self.name}: required {missing} have no schema")
 
     def row(self) -> str:
         """This kind's row of the README's steps table."""
-        optional = [k for k in self.properties if k not in self.required]
-        return (f"| `{self.name}` | {', '.join(f'`{k}`' for k in self.required) or '-'} | "
+        optional = [k for k in self.properties if k not in self.required and k not in self.one_of]
+        required = [f"`{k}`" for k in self.required] + ([" or ".join(f"`{k}`" for k in self.one_of)] if self.one_of else [])
+        return (f"| `{self.name}` | {', '.join(required) or '-'} | "
                 f"{', '.join(f'`{k}`' for k in optional) or '-'} | {self.doc} |")
 
 
@@ -78,6 +80,11 @@ KINDS: dict[str, StepKind] = {kind.name: kind for kind in (
              "wait until every event source is drained and nothing runs"),
     StepKind("pause", steps.pause, ("seconds", "reason"), {"seconds": NUMBER, "reason": STRING},
              "wait a fixed time, only for behaviour about time itself (a cache TTL); `reason` required"),
+    StepKind("advance_clock", time_steps.advance_clock, (), {"seconds": {"type": "number", "minimum": 0}, "to": STRING},
+             "let time pass on the account's clock: `seconds`, or `to` an ISO time. Where the clock is virtual (moto) "
+             "it moves at once and everything due meanwhile happens in order (redeliveries after visibility timeouts, "
+             "async retries, TTL expiry, schedules), then the account settles; elsewhere the step waits that long "
+             "(scenarios letting over 5 minutes pass are skipped there)", one_of=("seconds", "to")),
     StepKind("wait_until", steps.wait_until_step, ("expect",), {"expect": OBJECT, "timeout": TIMEOUT},
              "retry one expectation until it holds or `timeout` (s) passes"),
     StepKind("expect_item", steps.expect_item, ("table", "key"), {"table": STRING, "key": OBJECT, "match": ANY,

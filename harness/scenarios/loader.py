@@ -74,6 +74,8 @@ def _check_type(file: str, node: yaml.Node, value: Any, schema: dict[str, Any], 
                                                  "integer": int, "boolean": bool, "array": list}
     if (expected and not isinstance(value, types[expected])) or (expected in ("number", "integer") and isinstance(value, bool)):
         raise ScenarioError(_where(file, node), f"{name} must be a {expected}, got {type(value).__name__}")
+    if "minimum" in schema and isinstance(value, int | float) and value < schema["minimum"]:
+        raise ScenarioError(_where(file, node), f"{name} must be at least {schema['minimum']}, got {value!r}")
     if "enum" in schema and value not in schema["enum"]:
         raise ScenarioError(_where(file, node), f"{name} must be one of {', '.join(schema['enum'])}, got {value!r}")
 
@@ -101,6 +103,9 @@ def _step(file: str, node: yaml.Node, known_vars: set[str], index: int) -> Step:
     missing = [r for r in schema["required"] if r not in args_nodes]
     if missing:
         raise ScenarioError(_where(file, key_node), f"{kind} needs {', '.join(missing)}")
+    alternatives = [option["required"][0] for option in schema.get("oneOf", ())]
+    if alternatives and sum(key in args_nodes for key in alternatives) != 1:
+        raise ScenarioError(_where(file, key_node), f"{kind} takes exactly one of {', '.join(alternatives)}")
     args = {key: _construct(v) for key, (_, v) in args_nodes.items()}
     for key, (_, v_node) in args_nodes.items():
         for ref in references(args[key]) - known_vars:

@@ -15,8 +15,11 @@ EXPECTATIONS = tuple(k for k in STEPS if k.startswith("expect_"))
 
 def step_schema(kind: str) -> dict[str, Any]:
     required, properties = STEPS[kind]
-    return {"type": "object", "required": list(required), "additionalProperties": False,
-            "properties": properties}
+    schema: dict[str, Any] = {"type": "object", "required": list(required), "additionalProperties": False,
+                              "properties": properties}
+    if KINDS[kind].one_of:
+        schema["oneOf"] = [{"required": [key]} for key in KINDS[kind].one_of]
+    return schema
 
 
 def scenario_schema() -> dict[str, Any]:

@@ -49,6 +49,7 @@ class StepContext:
     # Where scenarios share a stack: the scenario's run id. Queue, invocation and log expectations
     # then count only messages, invocations and lines that mention it (see ``mine``).
     isolate_by: str | None = None
+    advanced_s: float = 0.0  # time let pass on a virtual clock by advance_clock (not waited for)
 
     @property
     def resources(self) -> Mapping[str, ResourceState]:

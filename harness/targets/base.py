@@ -46,6 +46,9 @@ class TargetCapabilities:
         expectations_retry_s: how long scenario expectations on state (items, queries, queues,
             events) are retried before they fail; 0 where ``settle`` leaves nothing in motion,
             more where reads lag or consumers settle cannot see (AWS: stream consumers).
+        virtual_clock: each account's clock is the harness's to move (``harness.clock``): the
+            target's timers (visibility timeouts, delays, TTL) follow it and ``next_due`` names
+            them; when False, time is real and letting it pass means waiting.
     """
 
     delivers_events: bool
@@ -58,6 +61,7 @@ class TargetCapabilities:
     cdk_bootstrapped: bool = False
     timeout_scale: float = 1.0
     expectations_retry_s: float = 0.0
+    virtual_clock: bool = False
 
     def __post_init__(self) -> None:
         if self.isolation_unit not in ISOLATION_UNITS:
@@ -89,6 +93,15 @@ class Target(Protocol):
     def pending_work(self, account_id: str) -> list[str]:
         """What the target itself still has in motion for the account that the harness's pollers
         cannot see (moto: S3 notifications being delivered), one line each; [] when nothing is."""
+
+    def next_due(self, account_id: str) -> float | None:
+        """The earliest time on the account's clock at which something the target holds comes due
+        (a message becomes visible, a delay ends, an item's TTL passes); None when nothing waits
+        on the clock, or where the clock is not the harness's (``capabilities.virtual_clock``)."""
+
+    def run_due(self, account_id: str) -> None:
+        """Do what the account's clock has made due that the target would not do by itself
+        (moto: delete expired DynamoDB items, as DynamoDB's TTL process does)."""
 
     def deployer(self, clients: Clients, scope: AccountScope) -> Deployer:
         """What deploys stacks into the account of ``scope`` on this target."""

@@ -32,6 +32,7 @@ from harness.provisioning.template import Template
 from harness.settings import HarnessSettings
 from harness.stacks import StackService
 from harness.stacks.service import CachedClients, StackServiceDeployer
+from harness.targets import moto_clock
 from harness.targets.base import TargetCapabilities
 from harness.targets.moto_delivery import OrderedDelivery
 from harness.targets.moto_direct import direct_client
@@ -51,7 +52,7 @@ class MotoTarget:
 
     name = "moto"
     capabilities = TargetCapabilities(delivers_events=False, serves_http_apis=False, accepts_local_overrides=True,
-                                      evaluates_alarms=False, reports_invocations=True)
+                                      evaluates_alarms=False, reports_invocations=True, virtual_clock=True)
 
     def __init__(self, settings: HarnessSettings, environ: Mapping[str, str]) -> None:
         self.settings = settings
@@ -94,6 +95,16 @@ class MotoTarget:
         count = self.deliveries.pending(account_id) if self.deliveries is not None else 0
         return [f"{count} S3 event notification(s) being delivered"] if count else []
 
+    def next_due(self, account_id: str) -> float | None:
+        """When the account's next SQS message becomes visible or ends its delay, or its next
+        DynamoDB item expires (on its clock)."""
+        return moto_clock.next_due(account_id, self.region) if self._seams is not None else None
+
+    def run_due(self, account_id: str) -> None:
+        """Delete the account's DynamoDB items whose TTL has passed (moto never expires them)."""
+        if self._seams is not None:
+            moto_clock.expire_items(account_id, self.region)
+
     def deployer(self, clients: Clients, scope: AccountScope) -> Deployer:
         """Deploys through the target's CloudFormation, so every stack is one clients can describe."""
         if self._stacks is None:
@@ -130,11 +141,12 @@ class MotoTarget:
                                              strict=self.settings.strict_runtimes),
             endpoint_url=self._endpoint, credentials=self._credentials_for, base_env=base_env,
             idle_ttl_s=self.settings.idle_ttl_s, init_timeout_s=self.settings.init_timeout_s,
-            log_sink=_write_logs, prestart=self.settings.prestart_interpreters,
+            log_sink=_write_logs, prestart=self.settings.prestart_interpreters, clocks=hooks.clocks,
         ).start()
         self._runtime.prepare(f"python{sys.version_info.major}.{sys.version_info.minor}", wait=False)
         self._stacks = StackService(self._stack_clients, prepare=self._local_layers)
-        self._seams = MotoSeams(self._runtime, hooks.on_async_invoke, hooks.on_mappings_changed, self._stacks)
+        self._seams = MotoSeams(self._runtime, hooks.on_async_invoke, hooks.on_mappings_changed, self._stacks,
+                                clocks=hooks.clocks)
         self._seams.install()
         LOG.info("moto target ready at %s", self._endpoint)
 
@@ -262,6 +274,7 @@ def _write_logs(spec: FunctionSpec, stream: str, logs: str) -> None:
     from moto.core.utils import unix_time_millis
     from moto.logs.models import logs_backends
 
+    moto_clock.working_for(spec.account_id)  # the log events' timestamps are on the account's clock
     backend = logs_backends[spec.account_id][spec.region]
     backend.ensure_log_group(spec.log_group)
     group = backend.groups[spec.log_group]

@@ -28,6 +28,8 @@ from botocore.exceptions import ClientError
 from botocore.parsers import JSONParser
 from botocore.response import StreamingBody
 
+from harness.targets.moto_clock import working_for
+
 _SYSTEM_ATTRIBUTES = ("AWSTraceHeader", "ApproximateFirstReceiveTimestamp", "ApproximateReceiveCount",
                       "MessageDeduplicationId", "MessageGroupId", "SenderId", "SentTimestamp", "SequenceNumber")
 _INVOKE_PARAMETERS = frozenset({"FunctionName", "InvocationType", "Payload", "Qualifier"})
@@ -69,6 +71,7 @@ class DirectStreams(_Direct):
     def get_records(self, **params: Any) -> dict[str, Any]:
         from moto.dynamodbstreams.models import dynamodbstreams_backends
 
+        working_for(self._account_id)
         backend = dynamodbstreams_backends[self._account_id][self._region]
         iterator, limit = params.get("ShardIterator"), params.get("Limit", 1000)
         if (set(params) - {"ShardIterator", "Limit"} or not isinstance(limit, int) or not 1 <= limit <= 1000
@@ -107,6 +110,7 @@ class DirectLambda(_Direct):
         from moto.core.exceptions import JsonRESTError, ServiceException
 
         name, qualifier, body = params.get("FunctionName", ""), params.get("Qualifier"), params.get("Payload", b"")
+        working_for(self._account_id)
         backend = lambda_backends[self._account_id][self._region]
         if (set(params) - _INVOKE_PARAMETERS or params.get("InvocationType", "RequestResponse") != "RequestResponse"
                 or not isinstance(body, bytes | str) or not self._exists(backend, name, qualifier)):
@@ -192,6 +196,7 @@ class DirectSqs(_Direct):
     def _backend(self) -> Any:
         from moto.sqs.models import sqs_backends
 
+        working_for(self._account_id)  # moto's SQS reads this account's clock (visibility timeouts)
         return sqs_backends[self._account_id][self._region]
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import base64
 import io
-import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
@@ -85,7 +84,7 @@ def fix_sqs_counters(patch: Patch) -> None:
         period = getattr(backend.get_queue(queue_name), "message_retention_period", None)
         if period is None:
             return bool(original_valid(backend, queue_name, message))
-        return bool(int(period) + message.sent_timestamp / 1000 > time.time())
+        return bool(int(period) * 1000 + message.sent_timestamp > unix_time_millis())
 
     def messages(queue: Any) -> list[Any]:
         now = unix_time_millis()

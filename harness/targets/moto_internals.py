@@ -108,6 +108,21 @@ def _dynamodb_names() -> None:
     assert callable(_attr("moto.dynamodb.comparisons", "get_filter_expression"))
 
 
+def _clock_names() -> None:
+    """What the virtual clock (moto_clock.py) replaces and reads."""
+    import moto.core.utils as utils
+
+    now = utils.utcnow
+    code = getattr(now, "__code__", None)
+    assert code is not None and not code.co_freevars and code.co_argcount == 0, "utcnow is no longer a plain function"
+    assert "utcnow" in utils.unix_time.__code__.co_names, "unix_time no longer reads utcnow"
+    _signature("moto.core.responses", "BaseResponse", "get_current_account", ["self"])()
+    table_module = importlib.import_module("moto.dynamodb.models.table")
+    for name in ("ttl", "items", "stream_shard", "range_key_attr", "hash_key_attr"):
+        assert name in inspect.getsource(table_module.Table.__init__), f"Table lost {name}"
+    assert "self.items" in inspect.getsource(table_module.StreamShard.__init__), "StreamShard lost items"
+
+
 def _backends_and_server() -> None:
     for module, name in (("moto.dynamodb.models", "dynamodb_backends"), ("moto.kinesis.models", "kinesis_backends"),
                          ("moto.sqs.models", "sqs_backends"), ("moto.awslambda.utils", "get_backend"),
@@ -224,6 +239,7 @@ CHECKS: dict[str, Check] = {
     "CloudWatch Logs groups and streams": _logs_shapes,
     "DynamoDB backend, exceptions, conditions": _dynamodb_names,
     "backends, exceptions and the server": _backends_and_server,
+    "the clock moto reads, SQS timers and DynamoDB TTL (moto_clock.py)": _clock_names,
 }
 
 

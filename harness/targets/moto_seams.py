@@ -22,12 +22,14 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from harness.clock import Clocks
 from harness.errors import HarnessError, ThrottledError
 from harness.invocations import AsyncDispatcher, AsyncInvocation
 from harness.lambda_runtime.pool import FunctionPackage, ProcessRuntime
 from harness.lambda_runtime.spec import FunctionSpec, InvocationResult, LayerRef
 from harness.stacks import StackService
 from harness.targets import moto_s3_events
+from harness.targets.moto_clock import install_clock, uninstall_clock
 from harness.targets.moto_cloudformation import install_cloudformation
 from harness.targets.moto_delivery import OrderedDelivery
 from harness.targets.moto_fixes import install_fixes
@@ -50,8 +52,10 @@ class MotoSeams:
         dispatch_async: AsyncDispatcher,
         on_mappings_changed: Callable[[str], None] = lambda account_id: None,
         stacks: StackService | None = None,
+        clocks: Clocks | None = None,
     ) -> None:
         self.stacks = stacks
+        self.clocks = clocks
         self.runtime = runtime
         self.dispatch_async = dispatch_async
         self.on_mappings_changed = on_mappings_changed
@@ -87,6 +91,8 @@ class MotoSeams:
                 ),
             )
             install_fixes(self._patch)
+            if self.clocks is not None and self.clocks.virtual:
+                install_clock(self._patch, self.clocks)
             self._patch(moto_s3_events, "DELIVER", self.deliveries.start().submit)
             _installed = self
 
@@ -110,6 +116,7 @@ class MotoSeams:
                 else:
                     setattr(owner, name, original)
             self._originals.clear()
+            uninstall_clock()
             self._cloudformation = False
             self.deliveries.stop()
             if _installed is self:

@@ -8,19 +8,18 @@ config. Every outcome is journaled, so an event that ended nowhere is visible.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import json
 import logging
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from harness.accounts import ScopeFor
+from harness.clock import Clocks
 from harness.invocations import AsyncInvocation
 from harness.journal import Journal
 from harness.wiring.base import INVOKE_CONFIG
@@ -43,22 +42,25 @@ DEFAULT_MAX_AGE_S = 21600
 
 
 class AsyncInvoker:
-    """Worker threads draining a due-time ordered queue of asynchronous invocations."""
+    """Worker threads draining the queue of asynchronous invocations, each due at a time on its
+    account's clock (a retry waits 1, then 2 minutes, as on AWS: at once where the clock is
+    virtual and a scenario lets the time pass)."""
 
     def __init__(
         self,
         scope_for: ScopeFor,
         journal: Journal,
         *,
-        retry_delays_s: Sequence[float] = (1.0, 2.0),
+        retry_delays_s: Sequence[float] = (60.0, 120.0),
         workers: int = 8,
-        clock: Callable[[], float] = time.time,
+        clocks: Clocks | None = None,
     ) -> None:
         self._scope_for = scope_for
         self._journal = journal
         self._delays = tuple(retry_delays_s) or (0.0,)
-        self._clock = clock
-        self._heap: list[tuple[float, int, AsyncInvocation]] = []
+        self._clocks = clocks or Clocks(virtual=False)
+        self._clocks.subscribe(lambda _account: self._wake())
+        self._queue: list[tuple[float, int, AsyncInvocation]] = []  # (due on its account's clock, order, invocation)
         self._counter = itertools.count()
         self._cond = threading.Condition()
         self._running: dict[str, int] = {}
@@ -75,20 +77,32 @@ class AsyncInvoker:
         return self
 
     def submit(self, invocation: AsyncInvocation, delay_s: float = 0.0) -> None:
-        """Queue an invocation (thread-safe, returns at once)."""
+        """Queue an invocation (thread-safe, returns at once); a new one is stamped with the time
+        Lambda's queue took it, on its account's clock (its event age counts from there)."""
+        now = self._clocks.now(invocation.account_id)
+        if invocation.attempts == 0 and invocation.throttles == 0:
+            invocation = replace(invocation, enqueued_at=now)
         with self._cond:
-            heapq.heappush(self._heap, (self._clock() + delay_s, next(self._counter), invocation))
+            self._queue.append((now + delay_s, next(self._counter), invocation))
             self._cond.notify()
-        if invocation.attempts == 0:
+        if invocation.attempts == 0 and invocation.throttles == 0:
             self._journal.record("async.queued", invocation.account_id,
                                  function_arn=invocation.function_arn, request_id=invocation.request_id)
 
     def pending(self, account_id: str | None = None) -> int:
-        """Queued plus running invocations (of one account, or all)."""
+        """Running invocations plus queued ones (of one account, or all); on a virtual clock only
+        those already due: a retry waiting for its delay waits for the clock (``next_due``)."""
         with self._cond:
-            queued = sum(1 for _, _, inv in self._heap if account_id in (None, inv.account_id))
+            queued = sum(1 for due, _, inv in self._queue if account_id in (None, inv.account_id)
+                         and (not self._clocks.virtual or due <= self._clocks.now(inv.account_id)))
             running = sum(n for acct, n in self._running.items() if account_id in (None, acct))
             return queued + running
+
+    def next_due(self, account_id: str) -> float | None:
+        """When the account's next queued invocation is due (its clock), None when none is queued."""
+        with self._cond:
+            dues = [due for due, _, inv in self._queue if inv.account_id == account_id]
+        return min(dues) if dues else None
 
     def stop(self) -> None:
         with self._cond:
@@ -97,18 +111,23 @@ class AsyncInvoker:
         for thread in self._threads:
             thread.join(timeout=5)
 
+    def _wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
     def _next(self) -> AsyncInvocation | None:
         with self._cond:
             while not self._stopping:
-                if self._heap:
-                    due = self._heap[0][0] - self._clock()
-                    if due <= 0:
-                        invocation = heapq.heappop(self._heap)[2]
+                wait: float | None = None
+                for entry in sorted(self._queue, key=lambda e: e[:2]):
+                    due, _, invocation = entry
+                    left = due - self._clocks.now(invocation.account_id)
+                    if left <= 0:
+                        self._queue.remove(entry)
                         self._running[invocation.account_id] = self._running.get(invocation.account_id, 0) + 1
                         return invocation
-                    self._cond.wait(timeout=due)
-                else:
-                    self._cond.wait()
+                    wait = left if wait is None else min(wait, left)
+                self._cond.wait(timeout=wait)
             return None
 
     def _work(self) -> None:
@@ -138,7 +157,7 @@ class AsyncInvoker:
         config = self._invoke_config(client, inv.function_arn)
         max_retries = int(config.get("MaximumRetryAttempts", DEFAULT_MAX_RETRIES))
         max_age = float(config.get("MaximumEventAgeInSeconds", DEFAULT_MAX_AGE_S))
-        if self._clock() - inv.enqueued_at > max_age:
+        if self._clocks.now(inv.account_id) - inv.enqueued_at > max_age:
             self._finish(inv, config, "EventAgeExceeded", None, None)
             return
         _REQUEST.id = inv.request_id  # every attempt runs with the async invocation's request id, as on AWS
@@ -150,7 +169,8 @@ class AsyncInvoker:
             if code in ("TooManyRequestsException", "ServiceException"):
                 self._journal.record("async.throttled", inv.account_id, function_arn=inv.function_arn,
                                      request_id=inv.request_id, error=code)
-                self.submit(inv, delay_s=self._delays[0])  # throttles do not count as attempts
+                # throttles do not count as attempts; Lambda backs off from 1 s up to 5 minutes
+                self.submit(replace(inv, throttles=inv.throttles + 1), delay_s=min(300.0, 2.0 ** inv.throttles))
                 return
             self._journal.record("async.dropped", inv.account_id, function_arn=inv.function_arn,
                                  request_id=inv.request_id, error=str(exc))
@@ -189,7 +209,7 @@ class AsyncInvoker:
             request_id=inv.request_id, function_arn=inv.function_arn, condition=condition,
             approximate_invoke_count=inv.attempts, request_payload=_json_or_text(inv.payload),
             function_error=error, response_payload=_json_or_text(body) if body else None,
-            now=self._clock(),
+            now=self._clocks.now(inv.account_id),
         )
         deliver(self._scope_for, destination, record, success=success, source_arn=inv.function_arn)
         self._journal.record("destination.delivered", inv.account_id, destination=destination,

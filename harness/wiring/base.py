@@ -30,6 +30,7 @@ class PollerContext:
     journal: Journal
     lambda_client: Any
     settings: HarnessSettings
+    virtual_clock: bool = False  # messages waiting for a timeout wait for the clock, not for settle
 
 
 @dataclass(frozen=True)

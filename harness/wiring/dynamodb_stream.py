@@ -26,8 +26,9 @@ def build_record(record: Mapping[str, Any], stream_arn: str, region: str) -> dic
         "dynamodb": dynamodb,
         "eventSourceARN": stream_arn,
     }
-    if record.get("userIdentity"):
-        out["userIdentity"] = record["userIdentity"]
+    identity = record.get("userIdentity")
+    if identity:  # the API's PrincipalId/Type are principalId/type in Lambda's event (TTL deletions)
+        out["userIdentity"] = {"type": identity.get("Type"), "principalId": identity.get("PrincipalId")}
     return out
 
 

@@ -33,8 +33,12 @@ class EventWiring:
         extra_pending: list[PendingProbe] | None = None,
         diagnostics: list[PendingProbe] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        virtual_clock: bool = False,
+        tick: Callable[[], None] = lambda: None,
     ) -> None:
         self.scope = scope
+        self._virtual_clock = virtual_clock
+        self._tick = tick  # what the account's clock made due (TTL), run with every refresh
         self._settings = settings
         self._clock = clock
         self._scope_for = scope_for
@@ -68,13 +72,15 @@ class EventWiring:
                 return
             try:
                 self.refresh()
+                self._tick()
             except Exception as exc:  # the target may be going away; try again next round
                 LOG.debug("refreshing mappings of %s failed: %s", self.scope.account_id, exc)
 
     def _poller_context(self) -> PollerContext:
         if self._context is None:
             lambda_client = self.scope.client("lambda", config=INVOKE_CONFIG, internal=True, backend_calls=True)
-            self._context = PollerContext(self.scope, self._scope_for, self._journal, lambda_client, self._settings)
+            self._context = PollerContext(self.scope, self._scope_for, self._journal, lambda_client, self._settings,
+                                          virtual_clock=self._virtual_clock)
         return self._context
 
     def _list_mappings(self) -> list[dict[str, Any]]:

@@ -102,6 +102,8 @@ class SqsPoller:
         self._queue_url = self._sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
         self._slots = threading.BoundedSemaphore(self._concurrency)
         self._in_flight = 0
+        self._held = 0  # received, not yet in a batch (gathered for the batching window)
+        self._virtual_clock = context.virtual_clock
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(self._concurrency, thread_name_prefix=f"sqs-{parts[5][:20]}")
@@ -134,9 +136,14 @@ class SqsPoller:
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
                             "ApproximateNumberOfMessagesDelayed"],
         )["Attributes"]
-        waiting = sum(int(v) for v in attrs.values())
         with self._lock:
-            in_flight = self._in_flight
+            in_flight, held = self._in_flight, self._held
+        if self._virtual_clock:
+            # Invisible or delayed messages no batch holds wait for the clock to pass their timeout:
+            # nothing happens to them until a scenario lets that time pass (CloudAccount.advance_clock).
+            waiting = int(attrs["ApproximateNumberOfMessages"]) + held
+        else:
+            waiting = sum(int(v) for v in attrs.values())
         if waiting or in_flight:
             return [f"{self.mapping.source_arn}: {waiting} message(s) in queue, {in_flight} batch(es) "
                     f"in flight to {self.mapping.function_arn}"]
@@ -149,9 +156,12 @@ class SqsPoller:
                 continue
             if not self._slots.acquire(timeout=0.2):
                 continue
+            messages: list[dict[str, Any]] = []
             try:
-                messages = self._receive()
+                self._receive(messages)
             except Exception as exc:  # the queue may be deleted or the target stopping
+                with self._lock:
+                    self._held -= len(messages)  # back after their visibility timeout
                 self._slots.release()
                 LOG.debug("receive from %s failed: %s", self.mapping.source_arn, exc)
                 self._stop.wait(0.5)
@@ -163,6 +173,7 @@ class SqsPoller:
                 continue
             with self._lock:
                 self._in_flight += 1
+                self._held -= len(messages)
             if not self._stop.is_set():
                 try:
                     self._pool.submit(self._deliver, messages)
@@ -175,11 +186,10 @@ class SqsPoller:
             self._return(messages)  # stopped while receiving: the messages go back, nothing is lost
             return
 
-    def _receive(self) -> list[dict[str, Any]]:
-        """One batch: up to BatchSize messages, gathered for up to the batching window."""
+    def _receive(self, messages: list[dict[str, Any]]) -> None:
+        """One batch into ``messages``: up to BatchSize, gathered for up to the batching window."""
         mapping = self.mapping
         window_end = self._clock() + mapping.batching_window_s
-        messages: list[dict[str, Any]] = []
         while not self._stop.is_set() and len(messages) < mapping.batch_size:
             remaining = window_end - self._clock()
             if messages and remaining <= 0:
@@ -194,11 +204,12 @@ class SqsPoller:
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
             messages.extend(got)
+            with self._lock:
+                self._held += len(got)
             if not got:
                 if not messages or not mapping.batching_window_s:
                     break
                 self._stop.wait(min(self._interval, max(remaining, 0)))
-        return messages
 
     def _deliver(self, messages: list[dict[str, Any]]) -> None:
         try:

@@ -28,6 +28,9 @@ def test_failed_async_invoke_is_retried_twice_then_sent_to_on_failure(
         FunctionName="flaky", DestinationConfig={"OnFailure": {"Destination": failure_arn}})
     response = lam.invoke(FunctionName="flaky", InvocationType="Event", Payload=b'{"order": 1}')
     assert response["StatusCode"] == 202
+    # Lambda retries after 1, then 2 minutes (async_retry_delays_s): at once on a virtual clock, waited
+    # out where time is real (the LocalStack tox environment shortens them)
+    account.advance_clock(sum(account.cloud.settings.async_retry_delays_s) + 10)
     account.settle(timeout=20)
     attempts = [json.loads(m["Body"])["attempt"] for m in drain(account, record_url)]
     assert len(attempts) == 3  # the first attempt and two retries, all with the invocation's request id

@@ -104,6 +104,7 @@ def test_malformed_document_ends_in_the_dlq_and_the_job_fails(app: tuple[CloudAc
     bucket, outputs = record.outputs["DocumentBucket"], record.outputs
     account.client("s3").put_object(Bucket=bucket, Key="incoming/invoice/user-9/import-bad/x.txt",
                                     Body=b"vendor: ACME\ntotal: lots\n")
+    account.advance_clock(100)  # three receives, the template's visibility timeout apart
     account.settle(timeout=30)
     status, job = _job(account, record, "import-bad", {"sub": "user-9"})
     assert status == 200 and job["status"] == "FAILED"

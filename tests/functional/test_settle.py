@@ -18,13 +18,30 @@ def test_settle_returns_when_idle(account: CloudAccount) -> None:
 
 def test_settle_names_what_is_still_pending(account: CloudAccount, deploy: Any, make_queue: Any) -> None:
     url, arn = make_queue("stuck", VisibilityTimeout="30")
-    deploy("always-fails", "def handler(e, c):\n    raise RuntimeError('no')\n")
-    account.client("lambda").create_event_source_mapping(FunctionName="always-fails", EventSourceArn=arn)
+    deploy("slow", "import time\ndef handler(e, c):\n    time.sleep(4)\n", Timeout=10)
+    account.client("lambda").create_event_source_mapping(FunctionName="slow", EventSourceArn=arn)
     account.client("sqs").send_message(QueueUrl=url, MessageBody="x")
     with pytest.raises(WaitTimeoutError) as caught:
         account.settle(timeout=1.0)
     assert arn in str(caught.value)
-    assert "1 message(s) in queue" in str(caught.value)
+    assert "1 batch(es) in flight" in str(caught.value)
+
+
+def test_settle_leaves_a_failed_message_to_the_clock(account: CloudAccount, deploy: Any, make_queue: Any) -> None:
+    """On a virtual clock a message waiting out its visibility timeout waits for the clock, not
+    for settle: it comes back when a test lets the time pass (``advance_clock``)."""
+    if not account.clock.virtual:
+        pytest.skip("time is real on this target: settle waits for the redelivery")
+    url, arn = make_queue("failing", VisibilityTimeout="30")
+    deploy("always-fails", "def handler(e, c):\n    raise RuntimeError('no')\n")
+    account.client("lambda").create_event_source_mapping(FunctionName="always-fails", EventSourceArn=arn)
+    account.client("sqs").send_message(QueueUrl=url, MessageBody="x")
+    account.settle(timeout=10)
+    attributes = account.client("sqs").get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessages"])
+    assert attributes["Attributes"] == {"ApproximateNumberOfMessagesNotVisible": "1", "ApproximateNumberOfMessages": "0"}
+    due = account.next_due()
+    assert due is not None and 25 < due - account.clock.now() <= 30
 
 
 def test_settle_waits_for_s3_notifications_on_their_way(account: CloudAccount, make_queue: Any) -> None:

@@ -41,6 +41,7 @@ def test_partial_batch_failure_redelivers_only_failed_items_then_dlq(
     bodies = [f"fail-{i}" if i in (2, 7) else f"ok-{i}" for i in range(10)]
     account.client("sqs").send_message_batch(
         QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": b} for i, b in enumerate(bodies)])
+    account.advance_clock(10)  # the failed items' visibility timeout passes: they come back once
     account.settle(timeout=20)
 
     # AWS may split a batch (so does LocalStack): what is fixed is who comes back, and how often.

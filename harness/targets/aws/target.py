@@ -204,6 +204,13 @@ class AwsTarget:
     def client_scope(self, scope: AccountScope) -> AccountScope:
         return scope
 
+    def next_due(self, account_id: str) -> float | None:
+        """None: AWS's timers run on real time, which the harness cannot move."""
+        return None
+
+    def run_due(self, account_id: str) -> None:
+        """Nothing: AWS runs its own timers (TTL, visibility timeouts)."""
+
     def pending_work(self, account_id: str) -> list[str]:
         """Nothing the harness's pollers would miss: AWS delivers its own events; ``settle`` waits for them."""
         return []

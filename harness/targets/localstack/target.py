@@ -224,6 +224,13 @@ class LocalStackTarget:
         return scope
 
     # -- settling ----------------------------------------------------------------------------------
+    def next_due(self, account_id: str) -> float | None:
+        """None: LocalStack's timers run on real time, which the harness cannot move."""
+        return None
+
+    def run_due(self, account_id: str) -> None:
+        """Nothing: LocalStack runs its own timers (TTL, visibility timeouts)."""
+
     def pending_work(self, account_id: str) -> list[str]:
         """Nothing the harness's pollers would miss: LocalStack delivers its own events; ``settle`` waits for them."""
         return []
