@@ -96,14 +96,20 @@ class MotoTarget:
         return [f"{count} S3 event notification(s) being delivered"] if count else []
 
     def next_due(self, account_id: str) -> float | None:
-        """When the account's next SQS message becomes visible or ends its delay, or its next
-        DynamoDB item expires (on its clock)."""
-        return moto_clock.next_due(account_id, self.region) if self._seams is not None else None
+        """When the account's next SQS message becomes visible or ends its delay, its next
+        DynamoDB item expires, or its next schedule fires (on its clock)."""
+        if self._seams is None:
+            return None
+        dues = [due for due in (moto_clock.next_due(account_id, self.region),
+                                self._seams.schedules.next_due(account_id, self.region)) if due is not None]
+        return min(dues) if dues else None
 
     def run_due(self, account_id: str) -> None:
-        """Delete the account's DynamoDB items whose TTL has passed (moto never expires them)."""
+        """Delete the account's DynamoDB items whose TTL has passed and fire its due schedules
+        (moto does neither)."""
         if self._seams is not None:
             moto_clock.expire_items(account_id, self.region)
+            self._seams.schedules.run_due(account_id, self.region)
 
     def deployer(self, clients: Clients, scope: AccountScope) -> Deployer:
         """Deploys through the target's CloudFormation, so every stack is one clients can describe."""

@@ -33,6 +33,7 @@ from harness.targets.moto_clock import install_clock, uninstall_clock
 from harness.targets.moto_cloudformation import install_cloudformation
 from harness.targets.moto_delivery import OrderedDelivery
 from harness.targets.moto_fixes import install_fixes
+from harness.targets.moto_schedules import ScheduleFiring
 from harness.wiring.async_invoke import REQUEST_ID_HEADER
 from harness.wiring.eventbridge import build_target_input
 from harness.wiring.filters import filter_criteria_problem
@@ -63,6 +64,7 @@ class MotoSeams:
         self._sha_cache: dict[tuple[str, str], str] = {}
         self._cloudformation = False
         self.deliveries = OrderedDelivery("s3-notifications")  # S3 events, after the request returns
+        self.schedules = ScheduleFiring(dispatch_async)  # scheduled rules and Scheduler schedules
 
     def install(self) -> None:
         global _installed
@@ -93,6 +95,7 @@ class MotoSeams:
             install_fixes(self._patch)
             if self.clocks is not None and self.clocks.virtual:
                 install_clock(self._patch, self.clocks)
+            self.schedules.install(self._patch)
             self._patch(moto_s3_events, "DELIVER", self.deliveries.start().submit)
             _installed = self
 

@@ -23,6 +23,8 @@ HANDLERS: dict[str, str] = {
     "AWS::SNS::Topic": "messaging:TopicHandler",
     "AWS::SNS::Subscription": "messaging:SubscriptionHandler",
     "AWS::CloudWatch::Alarm": "messaging:AlarmHandler",
+    "AWS::Scheduler::Schedule": "messaging:ScheduleHandler",
+    "AWS::Scheduler::ScheduleGroup": "messaging:ScheduleGroupHandler",
     "AWS::Lambda::Function": "compute:FunctionHandler",
     "AWS::Lambda::LayerVersion": "compute:LayerVersionHandler",
     "AWS::Lambda::EventSourceMapping": "compute:EventSourceMappingHandler",

@@ -209,3 +209,53 @@ class AlarmHandler(ResourceHandler):
 
     def delete(self, ctx: HandlerContext, state: ResourceState) -> None:
         ctx.clients.client("cloudwatch").delete_alarms(AlarmNames=[state.physical_id])
+
+
+class ScheduleGroupHandler(ResourceHandler):
+    type_name = "AWS::Scheduler::ScheduleGroup"
+    properties = frozenset({"Name", "Tags"})
+    name_property = "Name"
+
+    def create(self, ctx: HandlerContext, logical_id: str, props: dict[str, Any]) -> Created:
+        name = self.name(ctx, logical_id, props)
+        arn = ctx.clients.client("scheduler").create_schedule_group(Name=name, **(
+            {"Tags": tags(props)} if props.get("Tags") else {}))["ScheduleGroupArn"]
+        return Created(name, name, {"Arn": arn})
+
+    def delete(self, ctx: HandlerContext, state: ResourceState) -> None:
+        ignore_missing(("ResourceNotFoundException",), ctx.clients.client("scheduler").delete_schedule_group,
+                       Name=state.physical_id)
+
+
+class ScheduleHandler(ResourceHandler):
+    """An EventBridge Scheduler schedule (its firing on moto: ``targets/moto_schedules.py``)."""
+
+    type_name = "AWS::Scheduler::Schedule"
+    properties = frozenset({"Name", "GroupName", "Description", "ScheduleExpression", "ScheduleExpressionTimezone",
+                            "FlexibleTimeWindow", "Target", "State", "StartDate", "EndDate", "KmsKeyArn"})
+    name_property = "Name"
+
+    def create(self, ctx: HandlerContext, logical_id: str, props: dict[str, Any]) -> Created:
+        name = self.name(ctx, logical_id, props)
+        kwargs: dict[str, Any] = {"Name": name, "ScheduleExpression": props["ScheduleExpression"],
+                                  "FlexibleTimeWindow": props.get("FlexibleTimeWindow") or {"Mode": "OFF"},
+                                  "Target": self._target(props["Target"])}
+        for key in ("GroupName", "Description", "ScheduleExpressionTimezone", "State", "StartDate", "EndDate",
+                    "KmsKeyArn"):
+            if props.get(key):
+                kwargs[key] = props[key]
+        arn = ctx.clients.client("scheduler").create_schedule(**kwargs)["ScheduleArn"]
+        group = props.get("GroupName") or "default"
+        return Created(f"{group}|{name}", name, {"Arn": arn})
+
+    @staticmethod
+    def _target(target: dict[str, Any]) -> dict[str, Any]:
+        item = dict(target)
+        if isinstance(item.get("Input"), (dict, list)):
+            item["Input"] = json.dumps(item["Input"])
+        return item
+
+    def delete(self, ctx: HandlerContext, state: ResourceState) -> None:
+        group, _, name = state.physical_id.rpartition("|")
+        ignore_missing(("ResourceNotFoundException",), ctx.clients.client("scheduler").delete_schedule,
+                       Name=name, GroupName=group or "default")
