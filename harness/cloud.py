@@ -27,6 +27,7 @@ from harness.provisioning.deployer import Deployer
 from harness.settings import HarnessSettings
 from harness.targets.base import Target, TargetCapabilities
 from harness.targets.registry import create_target
+from harness.wiring.alarms import AlarmSampler, ScopeClients
 from harness.wiring.async_invoke import AsyncInvoker
 from harness.wiring.manager import EventWiring
 
@@ -44,6 +45,11 @@ class CloudAccount:
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._closers: list[Callable[[], None]] = []
+        # Where time is virtual, alarms are evaluated by period from samples taken as time passes.
+        self.alarms: AlarmSampler | None = None
+        if wiring is not None and cloud.clocks.virtual:
+            self.alarms = AlarmSampler(ScopeClients(scope), lambda: self.clock.now())
+            wiring.add_tick(self.alarms.sample)
 
     def on_close(self, closer: Callable[[], None]) -> None:
         """Run ``closer`` when the account closes (servers started for it, for instance)."""
@@ -92,8 +98,13 @@ class CloudAccount:
         wait. Returns how many moments fell due."""
 
         def catch_up() -> None:
-            self.cloud.target.run_due(self.account_id)
+            if self.wiring is not None:
+                self.wiring.tick()  # the target's due work (TTL, schedules), alarm samples
+            else:
+                self.cloud.target.run_due(self.account_id)
             self.settle()
+            if self.alarms is not None:
+                self.alarms.sample()  # what CloudWatch would see at this moment
 
         return let_time_pass(self.clock, seconds, next_due=self.next_due, catch_up=catch_up)
 

@@ -335,9 +335,11 @@ def expect_alarm(ctx: StepContext, args: Mapping[str, Any]) -> Any:
     cloudwatch = ctx.client("cloudwatch")
     evaluated_here = not ctx.account.capabilities.evaluates_alarms
 
+    sampler = ctx.account.alarms
+
     def state() -> str | None:
         if evaluated_here:
-            evaluate_sqs_alarms(ctx.account)
+            evaluate_sqs_alarms(ctx.account, sampler, ctx.account.clock.now)
         alarms = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
         return str(alarms[0]["StateValue"]) if alarms else None
 

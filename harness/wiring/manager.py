@@ -38,7 +38,7 @@ class EventWiring:
     ) -> None:
         self.scope = scope
         self._virtual_clock = virtual_clock
-        self._tick = tick  # what the account's clock made due (TTL), run with every refresh
+        self._ticks = [tick]  # what the account's clock made due (TTL, schedules, alarm samples), with every refresh
         self._settings = settings
         self._clock = clock
         self._scope_for = scope_for
@@ -72,9 +72,17 @@ class EventWiring:
                 return
             try:
                 self.refresh()
-                self._tick()
+                self.tick()
             except Exception as exc:  # the target may be going away; try again next round
                 LOG.debug("refreshing mappings of %s failed: %s", self.scope.account_id, exc)
+
+    def add_tick(self, tick: Callable[[], None]) -> None:
+        """Run ``tick`` with every refresh of the mappings and every moment ``advance_clock`` stops at."""
+        self._ticks.append(tick)
+
+    def tick(self) -> None:
+        for tick in list(self._ticks):
+            tick()
 
     def _poller_context(self) -> PollerContext:
         if self._context is None:
