@@ -245,8 +245,10 @@ def synth(output: Path | None, trial: bool) -> None:
 
 def _register_groups() -> None:
     from harness.aws_cli import aws
+    from harness.fault_cli import fault
 
     main.add_command(aws)
+    main.add_command(fault)
 
 
 _register_groups()

@@ -39,12 +39,13 @@ class RuntimeSetupError(HarnessError):
 
 
 class ThrottledError(HarnessError):
-    """An invocation was refused because the function's reserved concurrency is in use."""
+    """An invocation was refused because the function's reserved concurrency is in use (or a
+    throttle was injected: ``limit`` None)."""
 
-    def __init__(self, function_name: str, limit: int) -> None:
+    def __init__(self, function_name: str, limit: int | None) -> None:
         super().__init__(
-            f"Rate Exceeded: function {function_name} has reserved concurrency {limit} "
-            "and every slot is busy"
+            f"Rate Exceeded: function {function_name} has reserved concurrency {limit} and every slot is busy"
+            if limit is not None else f"Rate Exceeded. (a throttle injected into {function_name}'s invocations)"
         )
         self.function_name = function_name
         self.limit = limit

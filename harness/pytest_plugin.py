@@ -16,6 +16,7 @@ import pytest
 from harness.cloud import AccountTime, CloudAccount, LocalCloud
 from harness.deployed import DeployedApp, deploy_app
 from harness.errors import HarnessError
+from harness.faults.registry import AccountFaults
 from harness.project import load_app_source, project_settings
 from harness.provisioning import StackRecord
 from harness.settings import HarnessSettings
@@ -278,6 +279,19 @@ def clock(harness_account: CloudAccount) -> AccountTime:
     """The account's time: ``clock.advance(seconds)``, ``clock.now()``, ``clock.virtual``. On moto
     time jumps and what falls due meanwhile happens in order; on LocalStack and AWS it is waited out."""
     return AccountTime(harness_account)
+
+
+@pytest.fixture
+def faults(harness_account: CloudAccount) -> Iterator[AccountFaults]:
+    """The account's fault rules: ``faults.add(service=..., operation=..., error=...)``,
+    ``faults.injected``; cleared when the test ends. Skips the test where the target cannot
+    inject faults (LocalStack, AWS)."""
+    registry = getattr(harness_account.cloud.target, "faults", None)
+    if registry is None or not harness_account.capabilities.injects_faults:
+        pytest.skip(f"the {harness_account.cloud.target.name} target cannot inject faults")
+    account_faults = AccountFaults(registry, harness_account.account_id)
+    yield account_faults
+    account_faults.clear()
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ def serve_apis(account: Account, record: StackRecord) -> dict[str, HttpApiGatewa
     an ``execute-api`` URL under it, or its id) are rewritten to the local URL. The gateways stop
     when ``account`` closes. A record that is not ``resolved`` has its HTTP APIs read from the API
     Gateway service (REST APIs are then not served: see the README's AWS section)."""
-    lam = account.scope.client("lambda", config=Config(read_timeout=960, retries={"max_attempts": 1}))
+    lam = account.scope.client("lambda", config=Config(read_timeout=960, retries={"total_max_attempts": 1}))
 
     def invoke(function_arn: str, payload: bytes) -> tuple[bytes, str | None]:
         response = lam.invoke(FunctionName=function_arn, Payload=payload)

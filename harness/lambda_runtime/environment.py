@@ -87,9 +87,12 @@ class ExecutionEnvironment:
     def runtime_api(self) -> str:
         return self._server.address
 
-    def start(self, launch: LaunchConfig, init_timeout_s: float) -> None:
-        """Start the process and wait until it asks for its first invocation (or fails init)."""
+    def start(self, launch: LaunchConfig, init_timeout_s: float, *, delay_s: float = 0.0) -> None:
+        """Start the process and wait until it asks for its first invocation (or fails init);
+        ``delay_s``: an injected slow start, counted in the init duration."""
         started = self._clock()
+        if delay_s:
+            time.sleep(delay_s)
         proc = self._spawner.spawn(
             [launch.interpreter, "-m", "awslambdaric", self.spec.handler],
             env=launch.env,
@@ -127,8 +130,9 @@ class ExecutionEnvironment:
         if self._init_failure is not None:
             self.stop()
 
-    def invoke(self, request: InvocationRequest) -> InvocationResult:
-        """Run one invocation to its end (result, error, timeout, crash or out of memory)."""
+    def invoke(self, request: InvocationRequest, *, fault: str | None = None) -> InvocationResult:
+        """Run one invocation to its end (result, error, timeout, crash or out of memory);
+        ``fault`` ("timeout" | "crash"): end it so without running the handler (an injected fault)."""
         cold = self.invocations == 0
         self.invocations += 1
         started_wall = self._wall()
@@ -140,10 +144,13 @@ class ExecutionEnvironment:
             return self._result(request, body, error_type, 0.0, init_ms, cold, started_wall,
                                 init_logs, "", status="error")
         self._peak_rss = 0
-        self._exchange.submit(request, self._wall() + self.spec.timeout_s)
-        outcome = self._pump(
-            lambda: self._exchange.has_reply(request.request_id), started + self.spec.timeout_s
-        )
+        if fault is not None:
+            outcome = _Outcome.TIMEOUT if fault == "timeout" else _Outcome.EXITED
+        else:
+            self._exchange.submit(request, self._wall() + self.spec.timeout_s)
+            outcome = self._pump(
+                lambda: self._exchange.has_reply(request.request_id), started + self.spec.timeout_s
+            )
         duration_ms = (self._clock() - started) * 1000
         output = self._take_output()
         self.last_used = self._clock()
@@ -160,6 +167,8 @@ class ExecutionEnvironment:
             error_type, duration_ms = "Sandbox.Timedout", self.spec.timeout_s * 1000
         elif outcome is _Outcome.OUT_OF_MEMORY:
             detail, error_type = "Runtime exited with error: signal: killed", "Runtime.OutOfMemory"
+        elif fault == "crash":
+            detail, error_type = "Runtime exited with error: signal: killed", "Runtime.ExitError"
         else:
             detail = f"Runtime exited with error: exit status {self._exit_code()}"
             error_type = "Runtime.ExitError"

@@ -136,17 +136,23 @@ class ProcessRuntime:
 
     def invoke(
         self, package: FunctionPackage, payload: bytes, *, request_id: str | None = None,
-        trace_id: str = "",
+        trace_id: str = "", fault: tuple[str, float] | None = None,
     ) -> InvocationResult:
         """Run one invocation; a handler failure is returned as data.
 
         An environment that cannot be prepared (no interpreter, code that is not a zip) is an init
         failure, as on AWS: logged to the function's log group and returned as a function error.
+        ``fault``: an injected ``("timeout" | "crash", _)`` ends the invocation as a timeout or a
+        crash without running the handler (its environment is recycled, as after one on AWS);
+        ``("slow_start", seconds)`` runs it in a new environment whose init takes that much longer.
 
         Raises:
             ThrottledError: the function's reserved concurrency is in use.
         """
         spec = package.spec
+        effect, seconds = fault or ("", 0.0)
+        if effect == "slow_start":
+            self.evict(lambda s: s.function_arn == spec.function_arn)
         env = self._acquire(spec)
         request = InvocationRequest(
             request_id=request_id or str(uuid.uuid4()), payload=payload,
@@ -154,8 +160,8 @@ class ProcessRuntime:
         )
         try:
             if env is None:
-                env = self._create(package)
-            result = env.invoke(request)
+                env = self._create(package, init_delay_s=seconds if effect == "slow_start" else 0.0)
+            result = env.invoke(request, fault=effect if effect in ("timeout", "crash") else None)
             self.setup_failures.pop(spec.function_arn, None)
         except RuntimeSetupError as exc:
             LOG.warning("function %s could not start: %s", spec.name, exc)
@@ -208,7 +214,7 @@ class ProcessRuntime:
         if env is not None and env.alive:
             env.stop()
 
-    def _create(self, package: FunctionPackage) -> ExecutionEnvironment:
+    def _create(self, package: FunctionPackage, *, init_delay_s: float = 0.0) -> ExecutionEnvironment:
         spec = package.spec
         assert self._spawner is not None, "ProcessRuntime.start() was not called"
         version = python_version_of(spec.runtime)
@@ -231,7 +237,7 @@ class ProcessRuntime:
         clock_file = self._clocks.offset_file(account)
         if clock_file is not None:  # read by clock_shim, which removes it from what the handler sees
             variables = {**variables, CLOCK_VARIABLE: str(clock_file)}
-        env.start(LaunchConfig(interpreter, str(task_root), variables), self._init_timeout_s)
+        env.start(LaunchConfig(interpreter, str(task_root), variables), self._init_timeout_s, delay_s=init_delay_s)
         return env
 
     def prepare(self, runtime: str, *, wait: bool = True) -> None:

@@ -91,6 +91,12 @@ def timeline_svg(result: ScenarioResult, width: int = 900) -> str:
             lane.append(f"<rect class='{cls}' x='{x(event['at']):.1f}' y='{{y}}' width='{w:.1f}' height='12'>"
                         f"<title>{html.escape(event['function'])} {event['duration_ms']} ms"
                         f"{' cold' if event['cold'] else ''}{' ' + str(event['error']) if event['error'] else ''}</title></rect>")
+        elif event["kind"] == "fault.injected":
+            lanes.setdefault("⚡ injected faults", []).append(
+                f"<circle class='err' cx='{x(event['at']):.1f}' cy='{{cy}}' r='4'><title>"
+                f"{html.escape(str(event['fault']))} on {html.escape(str(event['service']))}."
+                f"{html.escape(str(event['operation']))} from {html.escape(str(event['caller'] or 'a client'))}: "
+                f"{html.escape(str(event['effect']))}</title></circle>")
         else:
             lanes["scenario"].append(f"<circle class='act' cx='{x(event['at']):.1f}' cy='{{cy}}' r='4'>"
                                      f"<title>{html.escape(json.dumps(event, default=str)[:300])}</title></circle>")

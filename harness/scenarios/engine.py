@@ -30,6 +30,7 @@ from harness.deployed import DeployedApp, deploy_app
 from harness.errors import HarnessError
 from harness.provisioning import AppSource
 from harness.scenarios.conservation import conserve_by_queues
+from harness.scenarios.fault_steps import skip_without_faults
 from harness.scenarios.kinds import RUNNERS
 from harness.scenarios.model import Scenario, Step
 from harness.scenarios.observe import event_facts, observe
@@ -138,6 +139,8 @@ class ScenarioRunner:
         reason = scenario.skip_reason(self.settings.target)
         if not reason and not self.cloud.target.capabilities.virtual_clock:
             reason = skip_on_real_clock(scenario, self.settings.target)
+        if not reason and not self.cloud.target.capabilities.injects_faults:
+            reason = skip_without_faults(scenario, self.settings.target)
         if reason:
             return ScenarioResult(scenario.name, scenario.file, "skipped", reason, started, tags=scenario.tags)
         result = ScenarioResult(scenario.name, scenario.file, "passed", "", started, tags=scenario.tags)
@@ -156,12 +159,14 @@ class ScenarioRunner:
                 app = self._deploy(account, result)
             ctx, variables = self._prepare(account, app, scenario, result.trace, cleanups, shared=shared)
             listener = self._listen(account.account_id, ctx)
+            cleanups.append(self._hear_faults(account.account_id, ctx))
             for step in scenario.steps:
                 if self.cancelled.is_set():
                     result.status, result.reason = "failed", f"interrupted before step {step.title}"
                     break
                 if not self._run_step(step, ctx, variables, result):
                     break
+            self._clear_faults(account.account_id)  # the scenario's faults end with its steps
             if result.status == "passed":
                 self._conserve(account, result, ctx.app, isolate_by=ctx.isolate_by)
         except HarnessError as exc:
@@ -243,6 +248,29 @@ class ScenarioRunner:
 
         cleanups.append(remove)
         return str(url)
+
+    def _hear_faults(self, account_id: str, ctx: StepContext) -> Any:
+        """Put every fault injected into the account into the scenario's trace; returns the cleanup."""
+        registry = getattr(self.cloud.target, "faults", None)
+        if registry is None:
+            return lambda: None
+
+        def heard(injection: Any) -> None:
+            if injection.account_id == account_id:
+                with self._lock:
+                    ctx.actions.append(injection.to_json())
+
+        registry.listeners.append(heard)
+
+        def stop() -> None:
+            registry.listeners.remove(heard)
+            registry.forget(account_id)
+        return stop
+
+    def _clear_faults(self, account_id: str) -> None:
+        registry = getattr(self.cloud.target, "faults", None)
+        if registry is not None:
+            registry.clear(account_id)
 
     def _listen(self, account_id: str, ctx: StepContext) -> Any:
         runtime = self.cloud.target.invocations

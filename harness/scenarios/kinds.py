@@ -11,7 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness.scenarios import log_steps, queue_steps, steps, time_steps
+from harness.faults.rules import INVOCATION_EFFECTS
+from harness.scenarios import fault_steps, log_steps, queue_steps, steps, time_steps
 
 STRING = {"type": "string"}
 ANY: dict[str, Any] = {}
@@ -32,6 +33,7 @@ class StepKind:
     properties: Mapping[str, Any]
     doc: str
     one_of: tuple[str, ...] = ()  # exactly one of these keys is given
+    check: Callable[[Mapping[str, Any]], None] | None = None  # more checks at load time (raise HarnessError)
 
     def __post_init__(self) -> None:
         missing = [k for k in (*self.required, *self.one_of) if k not in self.properties]
@@ -85,6 +87,21 @@ KINDS: dict[str, StepKind] = {kind.name: kind for kind in (
              "it moves at once and everything due meanwhile happens in order (redeliveries after visibility timeouts, "
              "async retries, TTL expiry, schedules), then the account settles; elsewhere the step waits that long "
              "(scenarios letting over 5 minutes pass are skipped there)", one_of=("seconds", "to")),
+    StepKind("fault", fault_steps.fault, (), {
+        "service": STRING, "operation": STRING, "error": STRING, "status": {"type": "integer"}, "message": STRING,
+        "latency_ms": {"type": "number", "minimum": 0}, "drop": {"type": "boolean"}, "function": STRING,
+        "invocation": {"enum": list(INVOCATION_EFFECTS)}, "seconds": {"type": "number", "minimum": 0},
+        "count": {"type": "integer", "minimum": 1}, "probability": NUMBER, "seed": {"type": "integer"},
+        "after_s": {"type": "number", "minimum": 0}, "until_s": {"type": "number", "minimum": 0}},
+             "inject a fault until the scenario ends: calls to `service` (`operation`, from `function`) fail with "
+             "`error` (AWS's error body and status; `status`, `message` to override), take `latency_ms` longer or "
+             "`drop` the connection; or a `function`'s next invocations `invocation`: timeout, crash, throttle, "
+             "slow_start (`seconds`). When: `count` times, with `probability` (`seed`), between `after_s` and "
+             "`until_s` on the account's clock. Checked against botocore's models when the file is loaded; "
+             "scenarios with faults are skipped where the target cannot inject them",
+             check=fault_steps.check_fault),
+    StepKind("clear_faults", fault_steps.clear_faults, (), {"id": STRING},
+             "remove the scenario's fault rules (or the one with `id`)"),
     StepKind("wait_until", steps.wait_until_step, ("expect",), {"expect": OBJECT, "timeout": TIMEOUT},
              "retry one expectation until it holds or `timeout` (s) passes"),
     StepKind("expect_item", steps.expect_item, ("table", "key"), {"table": STRING, "key": OBJECT, "match": ANY,

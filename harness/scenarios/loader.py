@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from harness.errors import HarnessError
+from harness.scenarios.kinds import KINDS
 from harness.scenarios.model import Location, Scenario, Step
 from harness.scenarios.schema import STEPS, step_schema
 from harness.scenarios.variables import references
@@ -107,6 +108,12 @@ def _step(file: str, node: yaml.Node, known_vars: set[str], index: int) -> Step:
     if alternatives and sum(key in args_nodes for key in alternatives) != 1:
         raise ScenarioError(_where(file, key_node), f"{kind} takes exactly one of {', '.join(alternatives)}")
     args = {key: _construct(v) for key, (_, v) in args_nodes.items()}
+    check = KINDS[kind].check
+    if check is not None:
+        try:
+            check(args)
+        except HarnessError as exc:
+            raise ScenarioError(_where(file, key_node), f"{kind}: {exc}") from exc
     for key, (_, v_node) in args_nodes.items():
         for ref in references(args[key]) - known_vars:
             close = difflib.get_close_matches(ref, sorted(known_vars), n=1)

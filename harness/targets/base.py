@@ -46,6 +46,8 @@ class TargetCapabilities:
         expectations_retry_s: how long scenario expectations on state (items, queries, queues,
             events) are retried before they fail; 0 where ``settle`` leaves nothing in motion,
             more where reads lag or consumers settle cannot see (AWS: stream consumers).
+        injects_faults: ``faults`` (a ``FaultRegistry``) applies fault rules to the calls and
+            invocations of its accounts; where False, scenarios with faults are skipped.
         virtual_clock: each account's clock is the harness's to move (``harness.clock``): the
             target's timers (visibility timeouts, delays, TTL) follow it and ``next_due`` names
             them; when False, time is real and letting it pass means waiting.
@@ -62,6 +64,7 @@ class TargetCapabilities:
     timeout_scale: float = 1.0
     expectations_retry_s: float = 0.0
     virtual_clock: bool = False
+    injects_faults: bool = False
 
     def __post_init__(self) -> None:
         if self.isolation_unit not in ISOLATION_UNITS:

@@ -20,6 +20,8 @@ from typing import Any
 
 from harness.accounts import AccountScope, new_session
 from harness.errors import TargetError
+from harness.faults import FaultRegistry
+from harness.faults.front import FaultFront
 from harness.invocations import TargetHooks
 from harness.lambda_runtime.code import CodeStore, InterpreterResolver
 from harness.lambda_runtime.pool import ProcessRuntime
@@ -52,7 +54,8 @@ class MotoTarget:
 
     name = "moto"
     capabilities = TargetCapabilities(delivers_events=False, serves_http_apis=False, accepts_local_overrides=True,
-                                      evaluates_alarms=False, reports_invocations=True, virtual_clock=True)
+                                      evaluates_alarms=False, reports_invocations=True, virtual_clock=True,
+                                      injects_faults=True)
 
     def __init__(self, settings: HarnessSettings, environ: Mapping[str, str]) -> None:
         self.settings = settings
@@ -69,6 +72,8 @@ class MotoTarget:
         self._stacks: StackService | None = None
         self._transport: Transport | None = None
         self._stack_clients_cache: dict[tuple[str, str], Clients] = {}
+        self._callers: dict[str, tuple[str, str | None]] = {}  # access key -> (account, function or None)
+        self.faults: FaultRegistry | None = None
 
     @property
     def endpoint_url(self) -> str | None:
@@ -136,7 +141,10 @@ class MotoTarget:
         # AWS managed policies (AWSLambdaBasicExecutionRole ...) must exist for templates to attach.
         os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         self._attach_log()
-        self._server = MotoHttpServer("127.0.0.1", 0, on_backend=self._on_backend)
+        self.faults = FaultRegistry(hooks.clocks)
+        faults = self.faults
+        self._server = MotoHttpServer("127.0.0.1", 0, on_backend=self._on_backend,
+                                      front=lambda app: FaultFront(app, faults, self._caller_of))
         self._endpoint = self._server.start()
         self._transport = wsgi_transport(self._server.app)
         base_env = {k: v for k, v in self._environ.items() if k in HOST_VARIABLES}
@@ -152,7 +160,7 @@ class MotoTarget:
         self._runtime.prepare(f"python{sys.version_info.major}.{sys.version_info.minor}", wait=False)
         self._stacks = StackService(self._stack_clients, prepare=self._local_layers)
         self._seams = MotoSeams(self._runtime, hooks.on_async_invoke, hooks.on_mappings_changed, self._stacks,
-                                clocks=hooks.clocks)
+                                clocks=hooks.clocks, faults=self.faults)
         self._seams.install()
         LOG.info("moto target ready at %s", self._endpoint)
 
@@ -250,11 +258,21 @@ class MotoTarget:
                                cache_dir=self.settings.cache_dir)
 
     def _credentials_for(self, spec: FunctionSpec) -> Credentials:
-        return self._assume(spec.account_id, spec.role_arn, spec.name)
+        return self._assume(spec.account_id, spec.role_arn, spec.name, function=spec.name)
 
-    def _assume(self, account_id: str, role_arn: str, session_name: str) -> Credentials:
+    def _caller_of(self, access_key: str, headers: Mapping[str, Any]) -> tuple[str | None, str | None]:
+        """The account and the function (None for a client) of a request's access key."""
+        known = self._callers.get(access_key)
+        if known is not None:
+            return known
+        return headers.get("x-moto-account-id") or None, None
+
+    def _assume(self, account_id: str, role_arn: str, session_name: str, *,
+                function: str | None = None) -> Credentials:
+        """Credentials of the role, one session per function (so a call tells which function made it)."""
+        key = f"{role_arn}|{session_name}"
         with self._lock:
-            cached = self._credentials.get(role_arn)
+            cached = self._credentials.get(key)
         if cached is not None:
             return cached
         # moto's STS in this process, as its AssumeRole action calls it: no client and no HTTP round
@@ -268,7 +286,8 @@ class MotoTarget:
             policy=absent, duration=_CREDENTIALS_S, external_id=absent)
         result = Credentials(role.access_key_id, role.secret_access_key, role.session_token)
         with self._lock:
-            self._credentials[role_arn] = result
+            self._credentials[key] = result
+            self._callers[role.access_key_id] = (account_id, function)
         return result
 
     def versions(self) -> dict[str, str]:

@@ -36,9 +36,12 @@ class MotoHttpServer:
     closes the listener and every connection and joins the server's threads (safe twice)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, threads: int = WORKER_THREADS,
-                 on_backend: Callable[[str], None] = lambda service: None) -> None:
-        """``on_backend(service)`` runs once per service, before the server first serves it."""
+                 on_backend: Callable[[str], None] = lambda service: None,
+                 front: Callable[[Any], Any] = lambda app: app) -> None:
+        """``on_backend(service)`` runs once per service, before the server first serves it;
+        ``front(app)`` wraps moto's app for the requests that come over HTTP (fault injection)."""
         self._bind = (host, port)
+        self._front = front
         self._threads = threads
         self._on_backend = on_backend
         self._server: Any = None
@@ -54,7 +57,7 @@ class MotoHttpServer:
             return create_backend_app(service)
 
         self.app = DomainDispatcherApplication(create_app)
-        server = wsgi.Server(self._bind, self.app, numthreads=self._threads,
+        server = wsgi.Server(self._bind, self._front(self.app), numthreads=self._threads,
                              timeout=IDLE_CONNECTION_S, request_queue_size=128, shutdown_timeout=2)
         server.gateway = _gateway_class()
         server.ConnectionClass = _connection_class()

@@ -24,6 +24,7 @@ from typing import Any
 
 from harness.clock import Clocks
 from harness.errors import HarnessError, ThrottledError
+from harness.faults import FaultRegistry
 from harness.invocations import AsyncDispatcher, AsyncInvocation
 from harness.lambda_runtime.pool import FunctionPackage, ProcessRuntime
 from harness.lambda_runtime.spec import FunctionSpec, InvocationResult, LayerRef
@@ -54,9 +55,11 @@ class MotoSeams:
         on_mappings_changed: Callable[[str], None] = lambda account_id: None,
         stacks: StackService | None = None,
         clocks: Clocks | None = None,
+        faults: FaultRegistry | None = None,
     ) -> None:
         self.stacks = stacks
         self.clocks = clocks
+        self.faults = faults
         self.runtime = runtime
         self.dispatch_async = dispatch_async
         self.on_mappings_changed = on_mappings_changed
@@ -177,7 +180,15 @@ class MotoSeams:
         return cached
 
     def run(self, fn: Any, payload: bytes, request_id: str | None = None) -> InvocationResult:
-        return self.runtime.invoke(self.package_of(fn), payload or b"{}", request_id=request_id)
+        fault: tuple[str, float] | None = None
+        active = self.faults.for_invocation(fn.account_id, fn.function_name) if self.faults is not None else None
+        if active is not None and self.faults is not None:
+            effect = str(active.rule.invocation)
+            self.faults.record(active, service="lambda", operation="Invoke", caller=fn.function_name, effect=effect)
+            if effect == "throttle":
+                raise ThrottledError(fn.function_name, None)
+            fault = (effect, active.rule.seconds)
+        return self.runtime.invoke(self.package_of(fn), payload or b"{}", request_id=request_id, fault=fault)
 
     def _invoke(self, fn: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
         headers = {str(k).lower(): v for k, v in dict(request_headers or {}).items()}

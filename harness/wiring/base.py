@@ -18,7 +18,7 @@ from harness.wiring.pattern_match import Pattern
 
 # Invocations by the harness itself: a function may run 15 minutes, and a throttle or error is
 # handled by the caller's own retry rules, never by the SDK's.
-INVOKE_CONFIG = Config(read_timeout=960, retries={"max_attempts": 1, "mode": "standard"})
+INVOKE_CONFIG = Config(read_timeout=960, retries={"total_max_attempts": 1, "mode": "standard"})
 
 
 @dataclass(frozen=True)

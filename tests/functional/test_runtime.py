@@ -157,7 +157,7 @@ def test_reserved_concurrency_throttles_the_second_concurrent_invoke(account: Cl
     thread.start()
 
     wait_until(lambda: running.in_flight_for(account.account_id), lambda n: n >= 1, timeout=5)
-    no_retries = account.scope.client("lambda", config=Config(retries={"max_attempts": 1}))
+    no_retries = account.scope.client("lambda", config=Config(retries={"total_max_attempts": 1}))
     with pytest.raises(ClientError) as caught:
         no_retries.invoke(FunctionName="single", Payload=b"{}")
     thread.join()

@@ -24,10 +24,12 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 from docpipeline import config, keys
 from docpipeline.extract import MalformedDocumentError, extract
 from docpipeline.jobs import JobStore
 
+UNREADABLE = ("AccessDenied", "NoSuchKey", "NoSuchBucket")  # S3 answers no retry changes
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
@@ -49,8 +51,14 @@ def process_document(document: dict[str, Any]) -> dict[str, Any]:
     if job["status"] == "FAILED" and job.get("etag") == document["etag"]:
         raise MalformedDocumentError(job.get("error", "document failed before"))  # a redelivery
     job = store.set_status(job, "PROCESSING", etag=document["etag"])
-    body = s3.get_object(Bucket=document["bucket"], Key=document["key"])["Body"].read()
     try:
+        try:
+            body = s3.get_object(Bucket=document["bucket"], Key=document["key"])["Body"].read()
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code not in UNREADABLE:
+                raise  # throttles, 5xx: a later receive may succeed
+            raise MalformedDocumentError(f"cannot read the document: {code}") from exc
         if len(body) > config.max_document_bytes():
             raise MalformedDocumentError(f"document is {len(body)} bytes, over the configured limit")
         try:
