@@ -42,6 +42,9 @@ class HarnessSettings:
     # Async invocations: AWS waits 1, then 2 minutes before retrying. On a virtual clock (moto) the
     # time passes when a scenario lets it (advance_clock); on LocalStack it is waited out.
     async_retry_delays_s: tuple[float, ...] = (60.0, 120.0)
+    # LocalStack's clock is real and its settle cannot see a retry coming: after any function error it
+    # waits out 3x this delay (LAMBDA_RETRY_BASE_DELAY_SECONDS), so it stays short there.
+    localstack_retry_base_s: int = 1
     settle_timeout_s: float = 30.0
     # LocalStack target: "auto" runs the image where a Docker engine answers, else host mode.
     localstack_mode: str = "auto"

@@ -47,6 +47,7 @@ def test_up_and_down_serve_any_client_and_stop_everything(tmp_path: Path) -> Non
         assert values["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
         assert subprocess.run([*harness, "up", "--no-deploy", "--env-file", str(env_file)],
                               capture_output=True, text=True).returncode != 0  # already up
+        _faults_through_the_cli(harness, env_file, session, values["AWS_ENDPOINT_URL"])
     finally:
         down = subprocess.run([*harness, "down", "--env-file", str(env_file)], capture_output=True, text=True,
                               timeout=60)
@@ -86,3 +87,29 @@ def test_parity_usage_errors_exit_2_and_say_what_to_fix(tmp_path: Path) -> None:
     known.write_text("- difference: functions.*\n")
     result = CliRunner().invoke(main, ["parity", "scenarios/", "--known", str(known)])
     assert result.exit_code == 2 and f"{known}: entry 1 needs a 'difference' pattern and a 'reason'" in result.output
+
+
+def _faults_through_the_cli(harness: list[str], env_file: Path, session: boto3.session.Session, endpoint: str) -> None:
+    """`harness fault add|list|clear` on a running `harness up`, seen by a client of the env file."""
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    def fault(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*harness, "fault", *args, "--env-file", str(env_file)], capture_output=True,
+                              text=True, timeout=60)
+
+    sqs = session.client("sqs", endpoint_url=endpoint, config=Config(retries={"total_max_attempts": 1}))
+    url = sqs.create_queue(QueueName="faulty")["QueueUrl"]
+    added = fault("add", "service=sqs", "operation=SendMessage", "error=RequestThrottled", "count=1")
+    assert added.returncode == 0 and "sqs.SendMessage: RequestThrottled (400) x1" in added.stdout, added.stderr
+    try:
+        sqs.send_message(QueueUrl=url, MessageBody="first")
+        raise AssertionError("the injected fault did not fail the call")
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] == "RequestThrottled"
+    sqs.send_message(QueueUrl=url, MessageBody="second")  # the rule's count is used up
+    listed = fault("list")
+    assert "(matched 1, injected 1)" in listed.stdout and "1 fault(s) injected" in listed.stdout, listed.stdout
+    bad = fault("add", "service=sqs", "operation=SendMessage", "error=Nope")
+    assert bad.returncode == 1 and "valid errors:" in bad.stderr and "RequestThrottled" in bad.stderr
+    assert "1 rule(s) cleared" in fault("clear").stdout

@@ -94,3 +94,31 @@ def test_a_malformed_scenario_is_a_collection_error_with_its_line(pytester: pyte
     result = pytester.runpytest_subprocess("scenarios")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*bad.yaml:3:5: unknown step kind 'settel'; did you mean 'settle'?*"])
+
+
+def test_clock_and_faults_fixtures(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        import pytest
+        from botocore.config import Config
+        from botocore.exceptions import ClientError
+
+        def test_time_passes_at_once(harness_account, clock):
+            sqs = harness_account.client("sqs")
+            url = sqs.create_queue(QueueName="later")["QueueUrl"]
+            sqs.send_message(QueueUrl=url, MessageBody="m", DelaySeconds=900)
+            assert clock.virtual
+            before = clock.now()
+            assert clock.advance(901) >= 1  # the delay's end fell due on the way
+            assert clock.now() - before >= 901
+            assert sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "m"
+
+        def test_faults_fail_calls_as_aws_would(harness_account, faults):
+            faults.add(service="dynamodb", operation="ListTables", error="ThrottlingException", count=1)
+            ddb = harness_account.scope.client("dynamodb", config=Config(retries={"total_max_attempts": 1}))
+            with pytest.raises(ClientError, match="ThrottlingException"):
+                ddb.list_tables()
+            assert ddb.list_tables()["TableNames"] == []
+            assert [i.effect for i in faults.injected] == ["ThrottlingException"]
+    """)
+    result = pytester.runpytest_subprocess("--harness-target", "moto")
+    result.assert_outcomes(passed=2)

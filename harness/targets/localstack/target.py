@@ -74,7 +74,7 @@ class LocalStackTarget:
         self.started_in_s = 0.0
         self.poll_interval_s = 0.05
         self.max_empty_backoff_s = 0.05  # 0.2 s doubled SQS -> Lambda latency (411 vs 183 ms p50)
-        self.retry_base_delay_s = max(1, round(settings.async_retry_delays_s[0])) if settings.async_retry_delays_s else 1
+        self.retry_base_delay_s = max(1, settings.localstack_retry_base_s)
 
     # -- lifecycle ---------------------------------------------------------------------------------
     @property
