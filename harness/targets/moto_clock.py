@@ -3,8 +3,9 @@
 Every time moto reads goes through ``moto.core.utils.utcnow`` (``unix_time`` and
 ``unix_time_millis`` call it): its code is replaced by one that reads the clock of the account
 the current thread works for. A request's account is what moto resolves for it
-(``BaseResponse.get_current_account``); the harness's own in-process calls name theirs with
-``working_for``. Work outside any account (moto's start, other threads) reads real time.
+(``current_account``, set by ``BaseResponse.setup_class``: wrapped there, not at
+``get_current_account``, which the LocalStack target's side services replace in the same process);
+the harness's own in-process calls name theirs with ``working_for``. Work outside any account (moto's start, other threads) reads real time.
 
 What waits on an account's clock in moto: SQS messages that are invisible or delayed
 (``next_due``), and, since moto never expires items, DynamoDB items whose TTL has passed: the
@@ -68,15 +69,16 @@ def install_clock(patch: Patch, clocks: Clocks) -> None:
     import moto.core.utils as utils
     from moto.core.responses import BaseResponse
 
-    original_account = BaseResponse.get_current_account
+    original_setup = BaseResponse.setup_class
 
-    def get_current_account(response: Any) -> str:
-        account: str = original_account(response)
-        _WORKING_FOR.account = account
-        return account
+    def setup_class(response: Any, *args: Any, **kwargs: Any) -> Any:
+        _WORKING_FOR.account = None  # until moto knows the request's account (its Date header: real time)
+        result = original_setup(response, *args, **kwargs)
+        _WORKING_FOR.account = getattr(response, "current_account", None)
+        return result
 
     patch(_CodeOf(utils.utcnow), "code", _utcnow.__code__)
-    patch(BaseResponse, "get_current_account", get_current_account)
+    patch(BaseResponse, "setup_class", setup_class)
     _CLOCKS[:] = [clocks]
 
 

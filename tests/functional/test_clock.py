@@ -156,3 +156,26 @@ def test_ttl_expires_items_with_the_service_identity_in_the_stream(account: Clou
     (removed,) = [r for r in records if r["eventName"] == "REMOVE"]
     assert removed["userIdentity"] == {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}
     assert removed["dynamodb"]["Keys"] == {"id": {"S": "short"}}
+
+
+def test_the_clock_holds_when_another_patch_replaces_moto_s_account_lookup(account: CloudAccount,
+                                                                          make_queue: Any) -> None:
+    """The LocalStack target's side services replace BaseResponse.get_current_account in the same
+    process (harness parity runs both targets at once): moto's requests must still read the
+    account's clock."""
+    from moto.core.responses import BaseResponse
+
+    from harness.targets.moto_seams import moto_original
+
+    original = BaseResponse.get_current_account
+    moto_s_own = moto_original(BaseResponse, "get_current_account")  # what a patcher that started first saw
+    BaseResponse.get_current_account = lambda response: moto_s_own(response)  # type: ignore[method-assign]
+    try:
+        sqs = account.client("sqs")
+        url, _ = make_queue("patched", VisibilityTimeout="30")
+        sqs.send_message(QueueUrl=url, MessageBody="m")
+        assert sqs.receive_message(QueueUrl=url)["Messages"]
+        account.clock.advance(31)
+        assert sqs.receive_message(QueueUrl=url).get("Messages"), "the receive did not read the account's clock"
+    finally:
+        BaseResponse.get_current_account = original  # type: ignore[method-assign]

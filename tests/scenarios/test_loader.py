@@ -115,3 +115,18 @@ def test_a_step_timeout_is_per_target_and_scaled_unless_named(target: str, args:
 def test_exclusive_is_read_and_false_by_default(tmp_path: Path) -> None:
     assert not load_scenario(write(tmp_path, "name: x\nsteps:\n  - settle: {}\n")).exclusive
     assert load_scenario(write(tmp_path, "name: x\nexclusive: true\nsteps:\n  - settle: {}\n")).exclusive
+
+
+@pytest.mark.parametrize("fault, message", [
+    ("{service: dynamodbb, error: X}", "unknown service 'dynamodbb'; did you mean dynamodb"),
+    ("{service: dynamodb, operation: PutItme, error: X}", "dynamodb has no operation 'PutItme'; did you mean PutItem"),
+    ("{service: s3, operation: GetObject, error: NoSuchTable}", "valid errors: AccessDenied"),
+    ("{function: F, invocation: explode}", "invocation must be one of timeout, crash, throttle, slow_start"),
+])
+def test_a_bad_fault_rule_fails_the_file_at_its_line_with_the_valid_names(tmp_path: Path, fault: str,
+                                                                          message: str) -> None:
+    path = tmp_path / "faulty.yaml"
+    path.write_text(f"name: faulty\nsteps:\n  - settle: {{}}\n  - fault: {fault}\n")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert f"{path}:4:" in str(caught.value) and message in str(caught.value), str(caught.value)
