@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -16,6 +17,7 @@ import yaml
 from harness.envfile import read_env_file
 from harness.faults import FaultRuleError, parse_rule
 from harness.faults.front import CONTROL_PATH
+from harness.naming import physical_name
 
 ENV_FILE = click.option("--env-file", type=click.Path(path_type=Path), default=Path(".harness/env"), show_default=True,
                         help="The env file `harness up` wrote.")
@@ -71,8 +73,28 @@ def add(env_file: Path, settings: tuple[str, ...]) -> None:
     except FaultRuleError as exc:
         raise click.ClickException(str(exc)) from exc
     url, account = _target(env_file)
+    if rule.get("function"):
+        rule["function"] = _function_name(env_file, str(rule["function"]))
     answer = _call("POST", url, {"account": account, "rule": rule})
     click.echo(f"fault {answer['id']}: {answer['describe']}")
+
+
+def _function_name(env_file: Path, name: str) -> str:
+    """The function's name in the env file's stack (a logical id or its prefix names it), else ``name``."""
+    import boto3
+
+    env = read_env_file(env_file)
+    if not env.get("HARNESS_STACK_NAME"):
+        return name
+    session = boto3.session.Session(aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                                    aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+                                    aws_session_token=env.get("AWS_SESSION_TOKEN"),
+                                    region_name=env.get("AWS_DEFAULT_REGION"))
+    cloudformation = session.client("cloudformation", endpoint_url=env["AWS_ENDPOINT_URL"])
+    pages = cloudformation.get_paginator("list_stack_resources").paginate(StackName=env["HARNESS_STACK_NAME"])
+    functions = [(r["LogicalResourceId"], r["PhysicalResourceId"]) for page in pages
+                 for r in page["StackResourceSummaries"] if r["ResourceType"] == "AWS::Lambda::Function"]
+    return physical_name(name, functions)
 
 
 @fault.command(name="list")
@@ -87,8 +109,9 @@ def list_(env_file: Path) -> None:
         click.echo("no fault rules")
     click.echo(f"{len(answer['injected'])} fault(s) injected")
     for item in answer["injected"][-20:]:
-        click.echo(f"  {item['fault']}: {item['service']}.{item['operation']} from {item['caller'] or 'a client'}"
-                   f" -> {item['effect']}")
+        when = time.strftime("%H:%M:%S", time.gmtime(item["at"]))
+        click.echo(f"  {when}Z rule {item['rule']}: {item['service']}.{item['operation']} from "
+                   f"{item['caller'] or 'a client'} -> {item['effect']}")
 
 
 @fault.command()

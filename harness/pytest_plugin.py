@@ -286,7 +286,7 @@ def faults(harness_account: CloudAccount) -> Iterator[AccountFaults]:
     """The account's fault rules: ``faults.add(service=..., operation=..., error=...)``,
     ``faults.injected``; cleared when the test ends. Skips the test where the target cannot
     inject faults (LocalStack, AWS)."""
-    registry = getattr(harness_account.cloud.target, "faults", None)
+    registry = harness_account.cloud.target.faults
     if registry is None or not harness_account.capabilities.injects_faults:
         pytest.skip(f"the {harness_account.cloud.target.name} target cannot inject faults")
     account_faults = AccountFaults(registry, harness_account.account_id)

@@ -251,7 +251,7 @@ class ScenarioRunner:
 
     def _hear_faults(self, account_id: str, ctx: StepContext) -> Any:
         """Put every fault injected into the account into the scenario's trace; returns the cleanup."""
-        registry = getattr(self.cloud.target, "faults", None)
+        registry = self.cloud.target.faults
         if registry is None:
             return lambda: None
 
@@ -268,7 +268,7 @@ class ScenarioRunner:
         return stop
 
     def _clear_faults(self, account_id: str) -> None:
-        registry = getattr(self.cloud.target, "faults", None)
+        registry = self.cloud.target.faults
         if registry is not None:
             registry.clear(account_id)
 

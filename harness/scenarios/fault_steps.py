@@ -14,7 +14,7 @@ FAULT_STEPS = frozenset({"fault", "clear_faults"})
 
 
 def _registry(ctx: StepContext) -> FaultRegistry:
-    registry: FaultRegistry | None = getattr(ctx.account.cloud.target, "faults", None)
+    registry = ctx.account.cloud.target.faults
     if registry is None or not ctx.account.capabilities.injects_faults:
         raise HarnessError(f"the {ctx.account.cloud.target.name} target cannot inject faults")
     return registry

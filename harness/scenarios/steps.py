@@ -19,6 +19,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from harness.cloud import CloudAccount
 from harness.deployed import DeployedApp
 from harness.errors import HarnessError, WaitTimeoutError
+from harness.naming import physical_name
 from harness.provisioning.resources.base import ResourceState
 from harness.scenarios.matchers import differences
 from harness.waiting import wait_until
@@ -67,14 +68,8 @@ class StepContext:
 
     def physical(self, name: str, type_name: str) -> str:
         """A resource's physical id from its physical name, logical id or logical-id prefix."""
-        states = [s for s in self.resources.values() if s.type_name == type_name]
-        for state in states:
-            if name in (state.physical_id, state.logical_id):
-                return str(state.physical_id)
-        prefixed = [s for s in states if s.logical_id.startswith(name)]
-        if len(prefixed) == 1:
-            return str(prefixed[0].physical_id)
-        return name  # not from the stack: the caller's own name
+        return physical_name(name, [(s.logical_id, str(s.physical_id)) for s in self.resources.values()
+                                    if s.type_name == type_name])
 
     def mine(self, text: str) -> bool:
         """Whether ``text`` (a message body, a log line) belongs to this scenario: always where it has

@@ -15,6 +15,7 @@ from harness.accounts import AccountScope
 from harness.invocations import InvocationSource, TargetHooks
 
 if TYPE_CHECKING:
+    from harness.faults import FaultRegistry
     from harness.lambda_runtime.pool import ProcessRuntime
     from harness.provisioning.deployer import Deployer
     from harness.provisioning.resources.base import Clients
@@ -96,6 +97,10 @@ class Target(Protocol):
     def pending_work(self, account_id: str) -> list[str]:
         """What the target itself still has in motion for the account that the harness's pollers
         cannot see (moto: S3 notifications being delivered), one line each; [] when nothing is."""
+
+    @property
+    def faults(self) -> FaultRegistry | None:
+        """The fault rules the target applies (None unless ``capabilities.injects_faults``)."""
 
     def next_due(self, account_id: str) -> float | None:
         """The earliest time on the account's clock at which something the target holds comes due

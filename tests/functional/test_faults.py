@@ -21,7 +21,7 @@ NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 @pytest.fixture
 def faults(harness_cloud: LocalCloud, account: CloudAccount) -> Iterator[AccountFaults]:
-    registry = getattr(harness_cloud.target, "faults", None)
+    registry = harness_cloud.target.faults
     if registry is None:
         pytest.skip(f"the {harness_cloud.target.name} target cannot inject faults")
     account_faults = AccountFaults(registry, account.account_id)

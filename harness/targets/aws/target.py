@@ -204,6 +204,11 @@ class AwsTarget:
     def client_scope(self, scope: AccountScope) -> AccountScope:
         return scope
 
+    @property
+    def faults(self) -> None:
+        """None: AWS's services are real; scenarios with faults are skipped."""
+        return None
+
     def next_due(self, account_id: str) -> float | None:
         """None: AWS's timers run on real time, which the harness cannot move."""
         return None

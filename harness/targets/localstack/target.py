@@ -224,6 +224,11 @@ class LocalStackTarget:
         return scope
 
     # -- settling ----------------------------------------------------------------------------------
+    @property
+    def faults(self) -> None:
+        """None: faults are not injected into LocalStack (see the README)."""
+        return None
+
     def next_due(self, account_id: str) -> float | None:
         """None: LocalStack's timers run on real time, which the harness cannot move."""
         return None
