@@ -132,3 +132,20 @@ class Target(Protocol):
     def close_account(self, scope: AccountScope) -> None: ...
 
     def versions(self) -> dict[str, str]: ...
+
+
+class RealTime:
+    """What a target whose clock and services are real (LocalStack, AWS) answers about the harness's
+    time and faults: no timers of its own that the harness moves, no faults injected."""
+
+    @property
+    def faults(self) -> None:
+        """None: the target's own services answer every call."""
+        return None
+
+    def next_due(self, account_id: str) -> float | None:
+        """None: the target runs its timers on real time, which the harness cannot move."""
+        return None
+
+    def run_due(self, account_id: str) -> None:
+        """Nothing: the target runs its own timers (TTL, visibility timeouts, schedules)."""

@@ -102,6 +102,14 @@ class EventBusHandler(ResourceHandler):
                        Name=state.physical_id)
 
 
+def json_input(target: dict[str, Any]) -> dict[str, Any]:
+    """A rule's or schedule's target with an ``Input`` given as YAML/JSON data as the API's string."""
+    item = dict(target)
+    if isinstance(item.get("Input"), (dict, list)):
+        item["Input"] = json.dumps(item["Input"])
+    return item
+
+
 class RuleHandler(ResourceHandler):
     type_name = "AWS::Events::Rule"
     properties = frozenset({"Name", "Description", "EventBusName", "EventPattern", "ScheduleExpression",
@@ -119,12 +127,7 @@ class RuleHandler(ResourceHandler):
             if props.get(key):
                 kwargs[key] = props[key]
         arn = events.put_rule(**kwargs)["RuleArn"]
-        targets = []
-        for target in props.get("Targets") or []:
-            item = dict(target)
-            if isinstance(item.get("Input"), (dict, list)):
-                item["Input"] = json.dumps(item["Input"])
-            targets.append(item)
+        targets = [json_input(target) for target in props.get("Targets") or []]
         if targets:
             events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
         return Created(f"{bus}|{name}" if bus != "default" else name, name, {"Arn": arn})
@@ -239,7 +242,7 @@ class ScheduleHandler(ResourceHandler):
         name = self.name(ctx, logical_id, props)
         kwargs: dict[str, Any] = {"Name": name, "ScheduleExpression": props["ScheduleExpression"],
                                   "FlexibleTimeWindow": props.get("FlexibleTimeWindow") or {"Mode": "OFF"},
-                                  "Target": self._target(props["Target"])}
+                                  "Target": json_input(props["Target"])}
         for key in ("GroupName", "Description", "ScheduleExpressionTimezone", "State", "StartDate", "EndDate",
                     "KmsKeyArn"):
             if props.get(key):
@@ -247,13 +250,6 @@ class ScheduleHandler(ResourceHandler):
         arn = ctx.clients.client("scheduler").create_schedule(**kwargs)["ScheduleArn"]
         group = props.get("GroupName") or "default"
         return Created(f"{group}|{name}", name, {"Arn": arn})
-
-    @staticmethod
-    def _target(target: dict[str, Any]) -> dict[str, Any]:
-        item = dict(target)
-        if isinstance(item.get("Input"), (dict, list)):
-            item["Input"] = json.dumps(item["Input"])
-        return item
 
     def delete(self, ctx: HandlerContext, state: ResourceState) -> None:
         group, _, name = state.physical_id.rpartition("|")

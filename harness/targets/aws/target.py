@@ -43,7 +43,7 @@ from harness.targets.aws.deploy import (
 from harness.targets.aws.preflight import check_identity, check_profile, refuse_on
 from harness.targets.aws.settle import settle_run
 from harness.targets.aws.teardown import delete_stack, leftovers, run_stacks, stack_tags, sweep
-from harness.targets.base import TargetCapabilities
+from harness.targets.base import RealTime, TargetCapabilities
 
 LOG = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def kept_run_id(owner: str, project: Path) -> str:
     return "hk" + hashlib.sha256(f"{owner}|{project.resolve()}".encode()).hexdigest()[:8]
 
 
-class AwsTarget:
+class AwsTarget(RealTime):
     """A real AWS test account (or the local stand-in that simulates one)."""
 
     name = "aws"
@@ -203,18 +203,6 @@ class AwsTarget:
 
     def client_scope(self, scope: AccountScope) -> AccountScope:
         return scope
-
-    @property
-    def faults(self) -> None:
-        """None: AWS's services are real; scenarios with faults are skipped."""
-        return None
-
-    def next_due(self, account_id: str) -> float | None:
-        """None: AWS's timers run on real time, which the harness cannot move."""
-        return None
-
-    def run_due(self, account_id: str) -> None:
-        """Nothing: AWS runs its own timers (TTL, visibility timeouts)."""
 
     def pending_work(self, account_id: str) -> list[str]:
         """Nothing the harness's pollers would miss: AWS delivers its own events; ``settle`` waits for them."""

@@ -27,7 +27,7 @@ from harness.errors import TargetError, WaitTimeoutError
 from harness.invocations import TargetHooks
 from harness.provisioning.resources.base import Clients
 from harness.settings import HarnessSettings
-from harness.targets.base import TargetCapabilities
+from harness.targets.base import RealTime, TargetCapabilities
 from harness.targets.localstack.container import (
     LocalStackContainer,
     choose_mode,
@@ -49,7 +49,7 @@ from harness.targets.localstack.side import SIDE_SERVICES, SideServices
 LOG = logging.getLogger(__name__)
 
 
-class LocalStackTarget:
+class LocalStackTarget(RealTime):
     """LocalStack in host mode (or its container), plus side services for what it lacks."""
 
     name = "localstack"
@@ -224,18 +224,6 @@ class LocalStackTarget:
         return scope
 
     # -- settling ----------------------------------------------------------------------------------
-    @property
-    def faults(self) -> None:
-        """None: faults are not injected into LocalStack (see the README)."""
-        return None
-
-    def next_due(self, account_id: str) -> float | None:
-        """None: LocalStack's timers run on real time, which the harness cannot move."""
-        return None
-
-    def run_due(self, account_id: str) -> None:
-        """Nothing: LocalStack runs its own timers (TTL, visibility timeouts)."""
-
     def pending_work(self, account_id: str) -> list[str]:
         """Nothing the harness's pollers would miss: LocalStack delivers its own events; ``settle`` waits for them."""
         return []
