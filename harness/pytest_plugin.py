@@ -287,7 +287,7 @@ def faults(harness_account: CloudAccount) -> Iterator[AccountFaults]:
     ``faults.injected``; cleared when the test ends. Skips the test where the target cannot
     inject faults (LocalStack, AWS)."""
     registry = harness_account.cloud.target.faults
-    if registry is None or not harness_account.capabilities.injects_faults:
+    if registry is None:
         pytest.skip(f"the {harness_account.cloud.target.name} target cannot inject faults")
     account_faults = AccountFaults(registry, harness_account.account_id)
     yield account_faults

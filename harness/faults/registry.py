@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from harness.clock import Clocks
 from harness.faults.requests import CallId
@@ -46,10 +46,35 @@ class Injection:
     effect: str         # the error code, "latency", "drop" or the invocation effect
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_json(cls, account_id: str, data: dict[str, Any]) -> Injection:
+        known = {"kind", "at", "clock", "rule", "fault", "service", "operation", "caller", "effect"}
+        return cls(float(data["at"]), float(data["clock"]), account_id, str(data["rule"]), str(data["fault"]),
+                   str(data["service"]), data.get("operation"), data.get("caller"), str(data["effect"]),
+                   {k: v for k, v in data.items() if k not in known})
+
     def to_json(self) -> dict[str, Any]:
         return {"kind": "fault.injected", "at": self.at, "clock": self.clock, "rule": self.rule_id, "fault": self.describe,
                 "service": self.service, "operation": self.operation, "caller": self.caller, "effect": self.effect,
                 **self.extra}
+
+
+class RuleRef(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+class FaultRules(Protocol):
+    """What the harness asks of a target's fault rules: ``FaultRegistry`` in the harness's process
+    (moto), ``RemoteFaults`` where the target applies them in its own (LocalStack)."""
+
+    def add(self, account_id: str, rule: FaultRule) -> RuleRef: ...
+
+    def clear(self, account_id: str, rule_id: str | None = None) -> int: ...
+
+    def forget(self, account_id: str) -> None: ...
+
+    def injected(self, account_id: str) -> list[Injection]: ...
 
 
 class FaultRegistry:
@@ -150,7 +175,7 @@ class AccountFaults:
             assert len(faults.injected) == 2
     """
 
-    def __init__(self, registry: FaultRegistry, account_id: str) -> None:
+    def __init__(self, registry: FaultRules, account_id: str) -> None:
         self._registry = registry
         self.account_id = account_id
 

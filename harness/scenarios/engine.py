@@ -139,8 +139,8 @@ class ScenarioRunner:
         reason = scenario.skip_reason(self.settings.target)
         if not reason and not self.cloud.target.capabilities.virtual_clock:
             reason = skip_on_real_clock(scenario, self.settings.target)
-        if not reason and not self.cloud.target.capabilities.injects_faults:
-            reason = skip_without_faults(scenario, self.settings.target)
+        if not reason:
+            reason = skip_without_faults(scenario, self.settings.target, self.cloud.target.faults)
         if reason:
             return ScenarioResult(scenario.name, scenario.file, "skipped", reason, started, tags=scenario.tags)
         result = ScenarioResult(scenario.name, scenario.file, "passed", "", started, tags=scenario.tags)
@@ -159,7 +159,7 @@ class ScenarioRunner:
                 app = self._deploy(account, result)
             ctx, variables = self._prepare(account, app, scenario, result.trace, cleanups, shared=shared)
             listener = self._listen(account.account_id, ctx)
-            cleanups.append(self._hear_faults(account.account_id, ctx))
+            cleanups.append(lambda: self._end_faults(account.account_id, ctx))
             for step in scenario.steps:
                 if self.cancelled.is_set():
                     result.status, result.reason = "failed", f"interrupted before step {step.title}"
@@ -249,23 +249,15 @@ class ScenarioRunner:
         cleanups.append(remove)
         return str(url)
 
-    def _hear_faults(self, account_id: str, ctx: StepContext) -> Any:
-        """Put every fault injected into the account into the scenario's trace; returns the cleanup."""
+    def _end_faults(self, account_id: str, ctx: StepContext) -> None:
+        """Put every fault injected into the account into the scenario's trace, then forget them."""
         registry = self.cloud.target.faults
         if registry is None:
-            return lambda: None
-
-        def heard(injection: Any) -> None:
-            if injection.account_id == account_id:
-                with self._lock:
-                    ctx.actions.append(injection.to_json())
-
-        registry.listeners.append(heard)
-
-        def stop() -> None:
-            registry.listeners.remove(heard)
-            registry.forget(account_id)
-        return stop
+            return
+        injected = registry.injected(account_id)
+        with self._lock:
+            ctx.actions.extend(injection.to_json() for injection in injected)
+        registry.forget(account_id)
 
     def _clear_faults(self, account_id: str) -> None:
         registry = self.cloud.target.faults

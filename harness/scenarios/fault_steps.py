@@ -6,16 +6,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.faults import FaultRegistry, parse_rule
+from harness.faults import FaultRules, parse_rule
 from harness.scenarios.model import Scenario
 from harness.scenarios.steps import StepContext
 
 FAULT_STEPS = frozenset({"fault", "clear_faults"})
 
 
-def _registry(ctx: StepContext) -> FaultRegistry:
+def _registry(ctx: StepContext) -> FaultRules:
     registry = ctx.account.cloud.target.faults
-    if registry is None or not ctx.account.capabilities.injects_faults:
+    if registry is None:
         raise HarnessError(f"the {ctx.account.cloud.target.name} target cannot inject faults")
     return registry
 
@@ -48,9 +48,9 @@ def check_fault(args: Mapping[str, Any]) -> None:
     parse_rule(args)
 
 
-def skip_without_faults(scenario: Scenario, target: str) -> str | None:
-    """Why a scenario that injects faults is skipped on a target that cannot."""
-    if any(step.kind in FAULT_STEPS for step in scenario.steps):
+def skip_without_faults(scenario: Scenario, target: str, faults: FaultRules | None) -> str | None:
+    """Why a scenario that injects faults is skipped on a target that cannot (``faults`` None)."""
+    if faults is None and any(step.kind in FAULT_STEPS for step in scenario.steps):
         return (f"injects faults (fault steps); the {target} target cannot inject faults "
-                "(moto can; LocalStack's and AWS's own services answer there)")
+                "(moto and LocalStack in host mode can; AWS's own services answer there)")
     return None

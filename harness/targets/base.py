@@ -15,7 +15,7 @@ from harness.accounts import AccountScope
 from harness.invocations import InvocationSource, TargetHooks
 
 if TYPE_CHECKING:
-    from harness.faults import FaultRegistry
+    from harness.faults import FaultRules
     from harness.lambda_runtime.pool import ProcessRuntime
     from harness.provisioning.deployer import Deployer
     from harness.provisioning.resources.base import Clients
@@ -47,8 +47,8 @@ class TargetCapabilities:
         expectations_retry_s: how long scenario expectations on state (items, queries, queues,
             events) are retried before they fail; 0 where ``settle`` leaves nothing in motion,
             more where reads lag or consumers settle cannot see (AWS: stream consumers).
-        injects_faults: ``faults`` (a ``FaultRegistry``) applies fault rules to the calls and
-            invocations of its accounts; where False, scenarios with faults are skipped.
+        injects_faults: ``faults`` (``FaultRules``) applies fault rules to the calls and
+            invocations of its accounts (where it is None, scenarios with faults are skipped).
         virtual_clock: each account's clock is the harness's to move (``harness.clock``): the
             target's timers (visibility timeouts, delays, TTL) follow it and ``next_due`` names
             them; when False, time is real and letting it pass means waiting.
@@ -99,7 +99,7 @@ class Target(Protocol):
         cannot see (moto: S3 notifications being delivered), one line each; [] when nothing is."""
 
     @property
-    def faults(self) -> FaultRegistry | None:
+    def faults(self) -> FaultRules | None:
         """The fault rules the target applies (None unless ``capabilities.injects_faults``)."""
 
     def next_due(self, account_id: str) -> float | None:
@@ -139,7 +139,7 @@ class RealTime:
     time and faults: no timers of its own that the harness moves, no faults injected."""
 
     @property
-    def faults(self) -> None:
+    def faults(self) -> FaultRules | None:
         """None: the target's own services answer every call."""
         return None
 

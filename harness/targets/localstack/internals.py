@@ -140,6 +140,18 @@ def _fixes_registered() -> None:
     assert manager.exists("harness_fidelity"), "the harness's fidelity fixes are not visible to plux"
 
 
+def _fault_chain() -> None:
+    """The chain slot and exception the fault handler uses (faults.py)."""
+    handlers = importlib.import_module("localstack.aws.handlers")
+    assert callable(handlers.serve_custom_service_request_handlers.append), "no custom service request handlers"
+    exception = _attr("localstack.aws.api", "CommonServiceException")
+    assert list(inspect.signature(exception.__init__).parameters) == [
+        "self", "code", "message", "status_code", "sender_fault"]
+    context = _attr("localstack.aws.api", "RequestContext")
+    for name in ("service", "operation", "account_id", "region", "request"):
+        assert name in getattr(context, "__annotations__", {}) or hasattr(context, name), f"RequestContext lost {name}"
+
+
 def _entry_module() -> None:
     importlib.import_module("localstack.runtime.main")
 
@@ -163,6 +175,7 @@ CHECKS: dict[str, Check] = {
     "EventsProvider rules, put_rule, test_event_pattern (patches.disabled_rules_receive_nothing, "
     "event_pattern_validation)": _events_rules,
     "harness fidelity fixes seen by plux (localstack.hooks.on_infra_start)": _fixes_registered,
+    "request chain slot and CommonServiceException (faults.install)": _fault_chain,
 }
 
 

@@ -162,12 +162,20 @@ def event_pattern_validation() -> None:
     EventsProvider.test_event_pattern = test_event_pattern
 
 
+def fault_injection() -> None:
+    """Not a fix: the harness's fault rules, applied in LocalStack's request chain (``faults.py``)."""
+    from harness.targets.localstack.faults import install
+
+    install()
+
+
 FIXES: dict[str, Callable[[], None]] = {
     "DescribeStacks output descriptions": output_descriptions,
     "CreateEventSourceMapping is atomic": atomic_event_source_mapping_create,
     "S3 event keys, sequencers and requesters": s3_event_shapes,
     "disabled rules receive nothing": disabled_rules_receive_nothing,
     "event patterns validated": event_pattern_validation,
+    "fault injection through LocalStack's request handlers": fault_injection,
 }
 
 

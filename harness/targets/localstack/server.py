@@ -207,16 +207,21 @@ class LocalStackProcess:
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        try:
-            family = psutil.Process(proc.pid).children(recursive=True)
-        except psutil.Error:
-            family = []
+        family = _descendants(proc.pid)
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(timeout=grace_s)
             except subprocess.TimeoutExpired:
                 pass
+        if proc.poll() is None:
+            # Frozen, it starts nothing more (its warm-up may have been starting DynamoDB Local's JVM
+            # during the grace: a process started then, in a session of its own, was left behind).
+            try:
+                os.kill(proc.pid, signal.SIGSTOP)
+            except ProcessLookupError:
+                pass
+            family += [child for child in _descendants(proc.pid) if child not in family]
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -231,3 +236,9 @@ class LocalStackProcess:
         while not all(exited(child) for child in family) and time.monotonic() < deadline:
             time.sleep(0.01)
 
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return list(psutil.Process(pid).children(recursive=True))
+    except psutil.Error:
+        return []

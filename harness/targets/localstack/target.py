@@ -24,6 +24,7 @@ from typing import Any
 
 from harness.accounts import AccountScope, new_session
 from harness.errors import TargetError, WaitTimeoutError
+from harness.faults.remote import RemoteFaults
 from harness.invocations import TargetHooks
 from harness.provisioning.resources.base import Clients
 from harness.settings import HarnessSettings
@@ -57,7 +58,7 @@ class LocalStackTarget(RealTime):
     # its free edition has no HTTP APIs, so the local gateway serves them; it publishes no SQS
     # metrics within a test's time, so the harness evaluates SQS-depth alarms.
     capabilities = TargetCapabilities(delivers_events=True, serves_http_apis=False, accepts_local_overrides=True,
-                                      evaluates_alarms=False, reports_invocations=True)
+                                      evaluates_alarms=False, reports_invocations=True, injects_faults=True)
 
     def __init__(self, settings: HarnessSettings, environ: Mapping[str, str]) -> None:
         self.settings = settings
@@ -80,6 +81,12 @@ class LocalStackTarget(RealTime):
     @property
     def endpoint_url(self) -> str | None:
         return self._endpoint
+
+    @property
+    def faults(self) -> RemoteFaults | None:
+        """The fault rules LocalStack applies in its request chain (host mode: the harness's hook is
+        installed there; in a container it is not, and scenarios with faults are skipped)."""
+        return RemoteFaults(self._endpoint) if self._endpoint and self.mode == "host" else None
 
     @property
     def runtime(self) -> None:
