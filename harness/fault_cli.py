@@ -25,7 +25,8 @@ ENV_FILE = click.option("--env-file", type=click.Path(path_type=Path), default=P
 
 @click.group(name="fault")
 def fault() -> None:
-    """Inject faults into a running `harness up` (moto): calls that fail, slow down or drop."""
+    """Inject faults into a running `harness up` (moto, LocalStack in host mode): calls that fail, slow
+    down or drop, invocations that time out, crash, are throttled or start slowly."""
 
 
 def _target(env_file: Path) -> tuple[str, str]:
@@ -48,7 +49,7 @@ def _call(method: str, url: str, body: dict[str, Any] | None = None) -> dict[str
     except urllib.error.HTTPError as exc:
         detail = json.loads(exc.read() or b"{}").get("message", exc.reason)
         if exc.code == 404:
-            detail = "this target has no fault injection (only the moto target does)"
+            detail = "this target has no fault injection (moto and LocalStack in host mode have)"
         raise click.ClickException(f"{method} {url}: {detail}") from exc
     except OSError as exc:
         raise click.ClickException(f"{url} does not answer ({exc}); is `harness up` running?") from exc
