@@ -45,6 +45,7 @@ class FaultFront:
         if not self._registry.active:
             return self._app(environ, start_response)
         headers = {k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items() if k.startswith("HTTP_")}
+        headers["content-type"] = str(environ.get("CONTENT_TYPE", ""))  # WSGI keeps it out of HTTP_*
         call = identify(environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "/"),
                         environ.get("QUERY_STRING", ""), headers, lambda: _read_body(environ))
         if call is None:
@@ -67,7 +68,7 @@ class FaultFront:
         if rule.drop:
             return _dropped(start_response)
         if rule.error:
-            status, headers, body = error_response(rule, environ.get("REQUEST_METHOD", "POST"))
+            status, headers, body = error_response(rule, environ.get("REQUEST_METHOD", "POST"), call.protocol)
             start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
             return [body]
         return self._app(environ, start_response)

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs
 
 from harness.faults.rules import _session, service_model
 
+_RPC_V2 = re.compile(r"^/service/[^/]+/operation/([^/]+)$")
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 
@@ -28,33 +29,54 @@ class CallId:
     region: str
     service: str          # botocore's service name
     operation: str | None
+    protocol: str = ""    # the protocol the request speaks (an error answers in it)
 
 
 @functools.cache
-def _services_by_signing_name() -> dict[str, str]:
-    """Signing name -> botocore service name (the first, alphabetically, where several share one)."""
+def _service_for_signing_name(signing_name: str) -> str | None:
+    """The botocore service a SigV4 signing name is: the service of that name when its model signs so
+    (most do), else the first whose model does (scanning every model once: ~5 s, so only then)."""
+    direct = _model_signing(signing_name)
+    if direct is not None and signing_name in direct:
+        return signing_name
+    return _scan_signing_names().get(signing_name)
+
+
+def _model_signing(name: str) -> tuple[str, ...] | None:
+    try:
+        metadata = service_model(name).metadata
+    except Exception:  # not a service botocore knows by that name
+        return None
+    return tuple(filter(None, (metadata.get("signingName"), metadata.get("endpointPrefix"), name)))
+
+
+@functools.cache
+def _scan_signing_names() -> dict[str, str]:
     out: dict[str, str] = {}
     for name in sorted(_session().get_available_services(), reverse=True):
-        try:
-            model = service_model(name)
-        except Exception:  # a model botocore lists but cannot load: not one a request can name
-            continue
-        out[model.metadata.get("signingName") or model.metadata.get("endpointPrefix") or name] = name
+        names = _model_signing(name)
+        if names:
+            out[names[0]] = name
     return out
 
 
 @functools.cache
-def _services_by_target_prefix() -> dict[str, str]:
-    """The JSON protocol's ``X-Amz-Target`` prefix -> botocore service name."""
-    out: dict[str, str] = {}
+def _service_for_target(prefix: str, signed_as: str) -> str:
+    """The service whose JSON protocol's ``X-Amz-Target`` prefix is ``prefix``: the signing name's own
+    service, its streams sibling (DynamoDB's share its signing name), else a scan of every model."""
+    for name in (signed_as, f"{signed_as}streams"):
+        try:
+            if service_model(name).metadata.get("targetPrefix") == prefix:
+                return name
+        except Exception:  # no such sibling
+            continue
     for name in _session().get_available_services():
         try:
-            prefix = service_model(name).metadata.get("targetPrefix")
-        except Exception:  # as above
+            if service_model(name).metadata.get("targetPrefix") == prefix:
+                return str(name)
+        except Exception:  # a model botocore lists but cannot load
             continue
-        if prefix:
-            out.setdefault(prefix, name)
-    return out
+    return signed_as
 
 
 @dataclass(frozen=True)
@@ -138,15 +160,22 @@ def identify(method: str, path: str, query_string: str, headers: Mapping[str, st
     if match is None:
         return None
     access_key, region, signing_name = match.groups()
-    service = _services_by_signing_name().get(signing_name)
+    service = _service_for_signing_name(signing_name)
     if service is None:
         return None
     model = service_model(service)
     target = headers.get("x-amz-target", "")
     if target:  # the JSON protocol: the target's prefix names the service (DynamoDB and its streams share a signing name)
         prefix, _, operation = target.rpartition(".")
-        return CallId(access_key, region, _services_by_target_prefix().get(prefix, service), operation or None)
-    if model.protocol in ("query", "ec2"):
-        actions = query.get("Action") or parse_qs(body().decode("utf-8", "replace")).get("Action") or []
-        return CallId(access_key, region, service, actions[0] if actions else None)
-    return CallId(access_key, region, service, rest_operation(service, method, path, query, headers))
+        return CallId(access_key, region, _service_for_target(prefix, service), operation or None, "json")
+    rpc = _RPC_V2.match(path)  # Smithy RPC v2 (CBOR): /service/<name>/operation/<Operation>
+    if rpc:
+        return CallId(access_key, region, service, rpc.group(1), "smithy-rpc-v2-cbor")
+    query_model = model.protocol in ("query", "ec2")
+    form = "x-www-form-urlencoded" in headers.get("content-type", "")
+    if query_model or form or "Action" in query:  # a query call, whatever protocol the model prefers
+        actions = query.get("Action") or (parse_qs(body().decode("utf-8", "replace")).get("Action")
+                                          if form or query_model else None) or []
+        return CallId(access_key, region, service, actions[0] if actions else None,
+                      model.protocol if query_model else "query")
+    return CallId(access_key, region, service, rest_operation(service, method, path, query, headers), model.protocol)

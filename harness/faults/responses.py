@@ -21,14 +21,15 @@ def _sender(status: int) -> bool:
     return status < 500
 
 
-def error_response(rule: FaultRule, method: str = "POST") -> Response:
-    """Status, headers and body of the error ``rule`` injects."""
+def error_response(rule: FaultRule, method: str = "POST", protocol: str = "") -> Response:
+    """Status, headers and body of the error ``rule`` injects, in ``protocol`` (the request's; the
+    service model's first by default)."""
     assert rule.error is not None
     model = service_model(rule.service)
     status, code, message = rule.status, rule.error, rule.message or rule.error
     request_id = str(uuid.uuid4())
     headers = [("x-amzn-RequestId", request_id)]
-    protocol = model.protocol
+    protocol = protocol or model.protocol
     body: bytes
     if protocol == "rest-xml":
         headers = [("x-amz-request-id", request_id[:16].upper()), ("Content-Type", "application/xml")]
@@ -43,11 +44,16 @@ def error_response(rule: FaultRule, method: str = "POST") -> Response:
     elif protocol == "rest-json":
         headers += [("X-Amzn-ErrorType", f"{code}:"), ("Content-Type", "application/json")]
         body = json.dumps({"Type": "User" if _sender(status) else "Service", "message": message}).encode()
-    else:  # json (and the RPC protocols SDKs read the same way)
+    elif protocol == "smithy-rpc-v2-cbor":  # CloudWatch: the same fields as JSON, in CBOR
+        headers += [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor")]
+        if "awsQueryCompatible" in model.metadata:
+            headers.append(("x-amzn-query-error", f"{query_code(rule)};{'Sender' if _sender(status) else 'Receiver'}"))
+        body = _cbor_map({"__type": code, "message": message})
+    else:  # json
         version = model.metadata.get("jsonVersion", "1.0")
         headers.append(("Content-Type", f"application/x-amz-json-{version}"))
         if "awsQueryCompatible" in model.metadata:  # SQS: the query protocol's code travels in a header
-            headers.append(("x-amzn-query-error", f"{_query_code(rule)};{'Sender' if _sender(status) else 'Receiver'}"))
+            headers.append(("x-amzn-query-error", f"{query_code(rule)};{'Sender' if _sender(status) else 'Receiver'}"))
         prefix = model.metadata.get("endpointPrefix", rule.service)
         body = json.dumps({"__type": f"com.amazonaws.{prefix}#{code}", "message": message}).encode()
     if method == "HEAD":
@@ -56,7 +62,26 @@ def error_response(rule: FaultRule, method: str = "POST") -> Response:
     return status, headers, body
 
 
-def _query_code(rule: FaultRule) -> str:
+def _cbor_map(fields: dict[str, str]) -> bytes:
+    """A CBOR map of text to text (RFC 8949: major types 5 and 3), all an error body needs."""
+    def head(major: int, length: int) -> bytes:
+        if length < 24:
+            return bytes([major << 5 | length])
+        for extra, size in ((24, 1), (25, 2), (26, 4)):
+            if length < 1 << (8 * size):
+                return bytes([major << 5 | extra]) + length.to_bytes(size, "big")
+        raise ValueError("text too long for an error body")
+
+    out = bytearray(head(5, len(fields)))
+    for key, value in fields.items():
+        for text in (key, value):
+            data = text.encode()
+            out += head(3, len(data)) + data
+    return bytes(out)
+
+
+def query_code(rule: FaultRule) -> str:
+    """The error's code in the query protocol (what query-compatible services report)."""
     model: Any = service_model(rule.service)
     for name in [rule.operation] if rule.operation else model.operation_names:
         for shape in model.operation_model(name).error_shapes:

@@ -22,7 +22,8 @@ from typing import Any
 from harness.clock import Clocks
 from harness.faults.registry import FaultRegistry
 from harness.faults.requests import CallId
-from harness.faults.rules import FaultRuleError, parse_rule
+from harness.faults.responses import query_code
+from harness.faults.rules import FaultRuleError, parse_rule, service_model
 
 LOG = logging.getLogger(__name__)
 CONTROL_PATH = "/_harness/faults"
@@ -74,8 +75,11 @@ def fault_handler(chain: Any, context: Any, response: Any) -> None:
     if rule.error:
         from localstack.aws.api import CommonServiceException
 
-        raise CommonServiceException(rule.error, rule.message or rule.error, status_code=rule.status,
-                                     sender_fault=rule.status < 500)
+        # Query-compatible services (SQS, CloudWatch) name errors by their query code, which AWS sends in
+        # x-amzn-query-error and SDKs report; LocalStack's serializer sends only what it is given.
+        query_compatible = "awsQueryCompatible" in service_model(rule.service).metadata
+        raise CommonServiceException(query_code(rule) if query_compatible else rule.error, rule.message or rule.error,
+                                     status_code=rule.status, sender_fault=rule.status < 500)
 
 
 def invocation_fault(account_id: str, function_name: str) -> tuple[str, float] | None:
