@@ -109,6 +109,10 @@ class MotoTarget:
                                 self._seams.schedules.next_due(account_id, self.region)) if due is not None]
         return min(dues) if dues else None
 
+    def _clock_moved(self, account_id: str) -> None:
+        if self._seams is not None:
+            moto_clock.wake_waiters(account_id, self.region)
+
     def run_due(self, account_id: str) -> None:
         """Delete the account's DynamoDB items whose TTL has passed and fire its due schedules
         (moto does neither)."""
@@ -162,6 +166,7 @@ class MotoTarget:
         self._seams = MotoSeams(self._runtime, hooks.on_async_invoke, hooks.on_mappings_changed, self._stacks,
                                 clocks=hooks.clocks, faults=self.faults)
         self._seams.install()
+        hooks.clocks.subscribe(self._clock_moved)
         LOG.info("moto target ready at %s", self._endpoint)
 
     def _on_backend(self, service: str) -> None:

@@ -167,3 +167,15 @@ def expire_items(account_id: str, region: str) -> int:
                 deleted += 1
     return deleted
 
+
+
+def wake_waiters(account_id: str, region: str) -> None:
+    """Wake the account's long polls after its clock moved: a message the jump made visible is
+    received at once, not when the poll's real-time wait (up to a second) ends."""
+    from moto.sqs.models import sqs_backends
+
+    if account_id not in sqs_backends or region not in sqs_backends[account_id]:
+        return
+    for queue in list(sqs_backends[account_id][region].queues.values()):
+        with queue._messages_lock:
+            queue._messages_lock.notify_all()
