@@ -3,11 +3,7 @@
 
 from __future__ import annotations
 
-import json
-import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +11,9 @@ import click
 import yaml
 
 from harness.envfile import read_env_file
+from harness.errors import TargetError
 from harness.faults import FaultRuleError, parse_rule
-from harness.faults.front import CONTROL_PATH
+from harness.faults.remote import RemoteFaults
 from harness.naming import physical_name
 
 ENV_FILE = click.option("--env-file", type=click.Path(path_type=Path), default=Path(".harness/env"), show_default=True,
@@ -29,30 +26,15 @@ def fault() -> None:
     down or drop, invocations that time out, crash, are throttled or start slowly."""
 
 
-def _target(env_file: Path) -> tuple[str, str]:
+def _faults(env_file: Path) -> tuple[RemoteFaults, str]:
+    """The running target's fault rules and the env file's account."""
     if not env_file.exists():
         raise click.ClickException(f"{env_file} does not exist: start one with `harness up --env-file {env_file}`")
     env = read_env_file(env_file)
     endpoint, account = env.get("AWS_ENDPOINT_URL"), env.get("HARNESS_ACCOUNT_ID")
     if not endpoint or not account:
         raise click.ClickException(f"{env_file} names no endpoint or account (AWS_ENDPOINT_URL, HARNESS_ACCOUNT_ID)")
-    return endpoint.rstrip("/") + CONTROL_PATH, account
-
-
-def _call(method: str, url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            answer: dict[str, Any] = json.loads(response.read())
-            return answer
-    except urllib.error.HTTPError as exc:
-        detail = json.loads(exc.read() or b"{}").get("message", exc.reason)
-        if exc.code == 404:
-            detail = "this target has no fault injection (moto and LocalStack in host mode have)"
-        raise click.ClickException(f"{method} {url}: {detail}") from exc
-    except OSError as exc:
-        raise click.ClickException(f"{url} does not answer ({exc}); is `harness up` running?") from exc
+    return RemoteFaults(endpoint), account
 
 
 @fault.command()
@@ -69,15 +51,14 @@ def add(env_file: Path, settings: tuple[str, ...]) -> None:
         if not sep:
             raise click.BadParameter(f"{setting!r} is not KEY=VALUE", param_hint="SETTINGS")
         rule[key] = yaml.safe_load(value)
+    faults, account = _faults(env_file)
     try:
-        parse_rule(rule)  # the same check the target makes, said before asking it
-    except FaultRuleError as exc:
+        if rule.get("function"):
+            rule["function"] = _function_name(env_file, str(rule["function"]))
+        added = faults.add(account, parse_rule(rule))  # checked here first, then by the target
+    except (FaultRuleError, TargetError) as exc:
         raise click.ClickException(str(exc)) from exc
-    url, account = _target(env_file)
-    if rule.get("function"):
-        rule["function"] = _function_name(env_file, str(rule["function"]))
-    answer = _call("POST", url, {"account": account, "rule": rule})
-    click.echo(f"fault {answer['id']}: {answer['describe']}")
+    click.echo(f"fault {added.id}: {added.describe}")
 
 
 def _function_name(env_file: Path, name: str) -> str:
@@ -102,8 +83,11 @@ def _function_name(env_file: Path, name: str) -> str:
 @ENV_FILE
 def list_(env_file: Path) -> None:
     """The account's rules and the faults injected so far."""
-    url, account = _target(env_file)
-    answer = _call("GET", f"{url}?account={account}")
+    faults, account = _faults(env_file)
+    try:
+        answer = faults.listing(account)
+    except TargetError as exc:
+        raise click.ClickException(str(exc)) from exc
     for rule in answer["rules"]:
         click.echo(f"{rule['id']}  {rule['describe']}  (matched {rule['matched']}, injected {rule['injected']})")
     if not answer["rules"]:
@@ -120,6 +104,9 @@ def list_(env_file: Path) -> None:
 @click.option("--id", "rule_id", default=None, help="Only this rule.")
 def clear(env_file: Path, rule_id: str | None) -> None:
     """Remove the account's rules (or one)."""
-    url, account = _target(env_file)
-    answer = _call("DELETE", f"{url}?account={account}" + (f"&id={rule_id}" if rule_id else ""))
-    click.echo(f"{answer['cleared']} rule(s) cleared", file=sys.stdout)
+    faults, account = _faults(env_file)
+    try:
+        cleared = faults.clear(account, rule_id)
+    except TargetError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{cleared} rule(s) cleared")

@@ -44,8 +44,11 @@ class RemoteFaults:
         self._call("DELETE", {"account": account_id, "forget": "1"})
 
     def injected(self, account_id: str) -> list[Injection]:
-        answer = self._call("GET", {"account": account_id})
-        return [Injection.from_json(account_id, item) for item in answer["injected"]]
+        return [Injection.from_json(account_id, item) for item in self.listing(account_id)["injected"]]
+
+    def listing(self, account_id: str) -> dict[str, Any]:
+        """The account's rules (with match and injection counts) and the faults injected, as JSON."""
+        return self._call("GET", {"account": account_id})
 
     def _call(self, method: str, query: dict[str, str], body: dict[str, Any] | None = None) -> dict[str, Any]:
         data = json.dumps(body).encode() if body is not None else None
@@ -59,6 +62,9 @@ class RemoteFaults:
             message = json.loads(exc.read() or b"{}").get("message", exc.reason)
             if exc.code == 400:
                 raise FaultRuleError(message) from exc
+            if exc.code == 404:
+                message = "this target has no fault injection (moto and LocalStack in host mode have)"
             raise TargetError(f"{method} {self._url}: {exc.code} {message}") from exc
         except OSError as exc:
-            raise TargetError(f"the target's fault control API at {self._url} does not answer: {exc}") from exc
+            raise TargetError(f"the target's fault control API at {self._url} does not answer ({exc}); "
+                              "is `harness up` running?") from exc
