@@ -114,3 +114,25 @@ def test_offset_file_is_readable_by_the_shim(tmp_path: Path) -> None:
     path = clocks.offset_file("5")
     assert path is not None and _offset(os.fspath(path)) == 42
     assert _offset(os.fspath(tmp_path / "missing")) is None
+
+
+def test_the_shim_runs_a_module_on_the_offset_as_python_m_would(tmp_path: Path) -> None:
+    """The fresh-interpreter path (no pre-started one): ``python clock_shim.py <module>``."""
+    import json
+    import subprocess
+    import sys
+
+    from harness.lambda_runtime import clock_shim
+
+    (tmp_path / "probe.py").write_text(
+        "import json, os, sys, time\n"
+        "print(json.dumps({'time': time.time(), 'path0': sys.path[0], 'argv': sys.argv[1:],\n"
+        "                  'variable': os.environ.get('_HARNESS_CLOCK_FILE')}))\n")
+    offset = tmp_path / "clock.offset"
+    offset.write_text("86400.0")
+    env = {**os.environ, clock_shim.CLOCK_VARIABLE: str(offset)}
+    done = subprocess.run([sys.executable, clock_shim.__file__, "probe", "a1"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60, check=True)
+    seen = json.loads(done.stdout)
+    assert seen["time"] - time.time() == pytest.approx(86400, abs=30)
+    assert seen["path0"] == str(tmp_path) and seen["argv"] == ["a1"] and seen["variable"] is None
