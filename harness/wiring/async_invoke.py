@@ -118,16 +118,19 @@ class AsyncInvoker:
     def _next(self) -> AsyncInvocation | None:
         with self._cond:
             while not self._stopping:
-                wait: float | None = None
-                for entry in sorted(self._queue, key=lambda e: e[:2]):
-                    due, _, invocation = entry
-                    left = due - self._clocks.now(invocation.account_id)
-                    if left <= 0:
-                        self._queue.remove(entry)
-                        self._running[invocation.account_id] = self._running.get(invocation.account_id, 0) + 1
-                        return invocation
-                    wait = left if wait is None else min(wait, left)
-                self._cond.wait(timeout=wait)
+                if not self._queue:
+                    self._cond.wait()
+                    continue
+                # the one closest to (or longest past) its due time, each on its own account's clock
+                entry = min(self._queue, key=lambda e: (e[0] - self._clocks.now(e[2].account_id), e[1]))
+                left = entry[0] - self._clocks.now(entry[2].account_id)
+                if left > 0:
+                    self._cond.wait(timeout=left)
+                    continue
+                self._queue.remove(entry)
+                invocation = entry[2]
+                self._running[invocation.account_id] = self._running.get(invocation.account_id, 0) + 1
+                return invocation
             return None
 
     def _work(self) -> None:
