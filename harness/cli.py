@@ -206,7 +206,9 @@ def parity(paths: tuple[Path, ...], targets: str, report_dir: Path | None, known
                 for n in names]
     result, runs = run_parity(chosen, settings, workers=workers, known=known, together=together,
                               on_done=lambda t, r: click.echo(f"{t}: {r.name}: {r.status}"))
-    for difference in result["differences"]:  # the unexplained in full, the known in one line each
+    # the known in one line each, then the unexplained in full: last, where a CI log's tail shows them
+    differences = sorted(result["differences"], key=lambda d: d["known"] is None)
+    for difference in differences:
         if difference["known"]:
             click.echo(f"known: {difference['scenario']}: {difference['difference']}")
         else:
@@ -270,9 +272,12 @@ def synth(output: Path | None, trial: bool) -> None:
 def _register_groups() -> None:
     from harness.aws_cli import aws
     from harness.fault_cli import fault
+    from harness.iam_cli import cost, iam
 
     main.add_command(aws)
     main.add_command(fault)
+    main.add_command(iam)
+    main.add_command(cost)
 
 
 _register_groups()

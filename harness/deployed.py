@@ -64,6 +64,11 @@ class DeployedApp:
         urls.update({logical_id: gateway.url for logical_id, gateway in self.gateways.items()})
         return urls
 
+    def api_kind(self, logical_id: str) -> str:
+        """"http" for an HTTP API (``AWS::ApiGatewayV2::Api``), "rest" for a REST API (priced apart)."""
+        state = self.record.resources.get(logical_id)
+        return "rest" if state is not None and state.type_name == "AWS::ApiGateway::RestApi" else "http"
+
     def user_pools(self) -> list[UserPool]:
         """The stack's user pools with their clients, from its resources."""
         resources = self.record.resources.values()

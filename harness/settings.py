@@ -16,6 +16,7 @@ from harness.errors import ConfigurationError
 
 ISOLATION_MODES = ("session", "worker", "test")
 LOCALSTACK_MODES = ("auto", "host", "container")
+IAM_MODES = ("report", "enforce", "off")
 
 
 @dataclass(frozen=True)
@@ -54,12 +55,19 @@ class HarnessSettings:
     # The target was named by an option (--target, --harness-target), not inherited from HARNESS_TARGET:
     # the AWS target runs only when chosen so. Set by ``resolve``, never read from the environment.
     target_explicit: bool = False
+    # Every AWS call observed on the local targets: "report" (each scenario's IAM section; calls AWS
+    # would deny fail it), "enforce" (and such calls get AWS's AccessDenied), "off".
+    iam: str = "report"
 
     def __post_init__(self) -> None:
         if self.isolation not in ISOLATION_MODES:
             raise ConfigurationError(
                 f"isolation={self.isolation!r} is not one of {', '.join(ISOLATION_MODES)}; "
                 "set HARNESS_ISOLATION or --harness-isolation to one of them"
+            )
+        if self.iam not in IAM_MODES:
+            raise ConfigurationError(
+                f"iam={self.iam!r} is not one of {', '.join(IAM_MODES)}; fix [tool.harness] iam or HARNESS_IAM"
             )
         if self.localstack_mode not in LOCALSTACK_MODES:
             raise ConfigurationError(

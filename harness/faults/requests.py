@@ -87,6 +87,7 @@ class _Route:
     query: tuple[str, ...]   # query keys (or key=value) the URI template requires
     literal: int             # how specific: literal characters in the template
     headers: tuple[str, ...] = ()  # headers the operation requires (CopyObject: x-amz-copy-source)
+    labels: tuple[str, ...] = ()   # the template's labels, in order (Bucket, Key)
 
 
 def _required(operation: object, location: str) -> tuple[str, ...]:
@@ -109,7 +110,8 @@ def _route(operation: str, method: str, uri: str, headers: tuple[str, ...] = ())
         else:
             pattern += re.escape(part)
     return _Route(operation, method, re.compile(f"^{pattern}/?$"), tuple(q for q in query.split("&") if q),
-                  len(re.sub(r"\{[^}]+\}", "", path)), headers)
+                  len(re.sub(r"\{[^}]+\}", "", path)), headers,
+                  tuple(label.strip("{}+") for label in re.findall(r"\{[^}]+\}", path)))
 
 
 @functools.cache
@@ -123,7 +125,7 @@ def _routes(service: str) -> tuple[_Route, ...]:
             route = _route(name, http.get("method", "POST"), http["requestUri"], _required(operation, "header"))
             routes.append(_Route(route.operation, route.method, route.path,
                                  tuple(dict.fromkeys((*route.query, *_required(operation, "querystring")))),
-                                 route.literal, route.headers))
+                                 route.literal, route.headers, route.labels))
     return tuple(routes)
 
 
@@ -140,6 +142,16 @@ def rest_operation(service: str, method: str, path: str, query: Mapping[str, lis
         if best is None or rank[:3] > best[:3]:
             best = rank
     return best[3] if best else None
+
+
+def uri_labels(service: str, operation: str, path: str) -> dict[str, str]:
+    """The values of an operation's URI labels in ``path`` (``{"Bucket": "b", "Key": "a/b.json"}``)."""
+    for route in _routes(service):
+        if route.operation == operation:
+            match = route.path.match(path)
+            if match:
+                return dict(zip(route.labels, match.groups(), strict=False))
+    return {}
 
 
 def _has(query: Mapping[str, list[str]], requirement: str) -> bool:

@@ -88,3 +88,20 @@ def query_code(rule: FaultRule) -> str:
             if shape.name == rule.error:
                 return str((shape.metadata.get("error") or {}).get("code") or rule.error)
     return str(rule.error)
+
+
+# The error AWS answers a call IAM denies, per service where it is not the protocol's usual one.
+_ACCESS_DENIED = {"sns": ("AuthorizationError", 403), "sqs": ("AccessDenied", 403), "sts": ("AccessDenied", 403),
+                  "iam": ("AccessDenied", 403), "cloudwatch": ("AccessDenied", 403), "s3": ("AccessDenied", 403)}
+
+
+def access_denied(service: str, message: str, method: str = "POST", protocol: str = "") -> Response:
+    """AWS's answer to a call IAM denies, as the service writes it (``AccessDeniedException`` with 400
+    for JSON services, 403 for REST-JSON ones; ``AccessDenied`` 403 for query, XML and SQS, whose
+    JSON answer carries the query code for SDKs; ``AuthorizationError`` for SNS)."""
+    protocol = protocol or service_model(service).protocol
+    code, status = _ACCESS_DENIED.get(service) or (
+        ("AccessDenied", 403) if protocol in ("query", "ec2", "rest-xml") else
+        ("AccessDeniedException", 403 if protocol == "rest-json" else 400))
+    rule = FaultRule(service=service, error=code, status=status, message=message)
+    return error_response(rule, method, protocol)

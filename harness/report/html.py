@@ -1,6 +1,6 @@
 """report.html: one self-contained page (no network): summary, and per scenario a timeline of the
 event flow (actions, deliveries and Lambda invocations, cold ones marked), failed steps with the
-expected/actual difference, and the trace (pure; returns the page as a string)."""
+expected/actual difference, the IAM and cost sections, and the trace (pure; returns the page as a string)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from harness.report.html_iam import cost_html, iam_html, run_summary_html
 from harness.scenarios.engine import ScenarioResult
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}h1{margin-bottom:.2em}
@@ -28,6 +29,7 @@ def render_html(results: Sequence[ScenarioResult], meta: Mapping[str, Any]) -> s
             f"{summary.get('passed', 0)} passed · {summary.get('failed', 0)} failed · "
             f"{summary.get('skipped', 0)} skipped · {meta.get('duration_s', 0)} s</p>",
             *(f"<p class='note'>note: {html.escape(str(note))}</p>" for note in meta.get("notes") or ()),
+            run_summary_html(meta),
             f"<table><tr><th>scenario</th><th>status</th><th>time</th><th>reason</th></tr>{rows}</table>"]
     body.extend(_scenario(i, r) for i, r in enumerate(results))
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>Scenario report</title>"
@@ -57,6 +59,7 @@ def _scenario(index: int, result: ScenarioResult) -> str:
         parts.append("<h3>Logs of the functions that ran</h3><pre>" + html.escape("\n".join(result.logs)) + "</pre>")
     if result.conservation:
         parts.append(f"<p>conservation: {html.escape(json.dumps(result.conservation))}</p>")
+    parts.append(iam_html(result.iam) + cost_html(result.cost))
     parts.append("</section>")
     return "".join(parts)
 

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from harness.cost.estimate import merge as cost_merge
+from harness.iam.report import merge as iam_merge
 from harness.scenarios.engine import ScenarioResult
 
 
@@ -22,6 +24,9 @@ def report_dict(results: Sequence[ScenarioResult], *, target: str, versions: Map
         "summary": {**counts, "total": len(results)},
         "notes": list(notes),
         "scenarios": [_scenario(r) for r in results],
+        # the run's least privilege (denials; per function the grants no scenario used) and cost
+        "iam": iam_merge({**r.iam, "scenario": r.name} for r in results if r.iam.get("functions") is not None),
+        "cost": cost_merge({**r.cost, "scenario": r.name} for r in results if "total_usd" in r.cost),
     }
 
 
@@ -34,4 +39,5 @@ def _scenario(result: ScenarioResult) -> dict[str, Any]:
         "steps": [{**dataclasses.asdict(s), "duration_s": round(s.duration_s, 4)} for s in result.steps],
         "deploy": result.deploy, "conservation": result.conservation, "trace": result.trace, "journal": result.journal,
         "logs": result.logs, **({"observed": result.observed} if result.observed else {}),
+        **({"iam": result.iam} if result.iam else {}), **({"cost": result.cost} if result.cost else {}),
     }

@@ -15,6 +15,7 @@ gets a stack of its own. Elsewhere every scenario has an account of its own.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import traceback
@@ -28,17 +29,20 @@ from typing import Any
 from harness.cloud import LocalCloud
 from harness.deployed import DeployedApp, deploy_app
 from harness.errors import HarnessError
+from harness.iam.collect import sections as collect_sections
 from harness.provisioning import AppSource
 from harness.scenarios.conservation import conserve_by_queues
 from harness.scenarios.fault_steps import skip_without_faults
 from harness.scenarios.kinds import RUNNERS
 from harness.scenarios.model import Scenario, Step
-from harness.scenarios.observe import event_facts, observe
+from harness.scenarios.observe import event_facts, function_names, observe
 from harness.scenarios.queue_steps import peek
 from harness.scenarios.steps import ExpectationFailed, StepContext, eventually
 from harness.scenarios.time_steps import skip_on_real_clock
 from harness.scenarios.variables import interpolate
 from harness.settings import HarnessSettings
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -72,6 +76,8 @@ class ScenarioResult:
     deploy: dict[str, Any] = field(default_factory=dict)  # seconds, ready_s (AWS), stack
     advanced_s: float = 0.0  # time let pass on a virtual clock by advance_clock (not waited for)
     observed: dict[str, Any] = field(default_factory=dict)  # with observe=True: see scenarios/observe.py
+    iam: dict[str, Any] = field(default_factory=dict)       # harness.iam.report.iam_section (or why absent)
+    cost: dict[str, Any] = field(default_factory=dict)      # harness.cost.estimate.estimate
 
     @property
     def failed_step(self) -> StepResult | None:
@@ -148,6 +154,7 @@ class ScenarioRunner:
         account: Any = None if shared else self.cloud.open_account()
         app: DeployedApp | None = None
         listener = None
+        steps_started = 0.0
         ctx: StepContext | None = None
         cleanups: list[Any] = []
         try:
@@ -160,6 +167,7 @@ class ScenarioRunner:
             ctx, variables = self._prepare(account, app, scenario, result.trace, cleanups, shared=shared)
             listener = self._listen(account.account_id, ctx)
             cleanups.append(lambda: self._end_faults(account.account_id, ctx))
+            steps_started = time.time()
             for step in scenario.steps:
                 if self.cancelled.is_set():
                     result.status, result.reason = "failed", f"interrupted before step {step.title}"
@@ -175,11 +183,14 @@ class ScenarioRunner:
             if listener is not None and self.cloud.target.invocations is not None:
                 self.cloud.target.invocations.listeners.remove(listener)
             if self.observe and account is not None and ctx is not None and ctx.app is not None:
+                _quiesce(result.trace)
                 result.observed = observe(account, ctx.app, result.trace)
             if account is not None:
                 result.journal = [{"kind": e.kind, "at": e.at, **e.data}
                                   for e in self.cloud.journal.entries(account_id=account.account_id)
                                   if e.at >= started]
+            if account is not None and ctx is not None and steps_started:
+                self._least_privilege(account, ctx, result, steps_started)
             if result.status == "failed" and ctx is not None:
                 result.logs = _recent_logs(account, _functions_run(account, result.trace, ctx.app),
                                            since=started if shared else None)
@@ -193,6 +204,29 @@ class ScenarioRunner:
             if account is not None and not shared:
                 account.close()
         return result
+
+    def _least_privilege(self, account: Any, ctx: StepContext, result: ScenarioResult, started: float) -> None:
+        """The scenario's IAM and cost sections; calls AWS would deny fail a scenario that passed."""
+        recorder = self.cloud.target.calls
+        if recorder is None:
+            why = ("iam = \"off\"" if self.settings.iam == "off" else
+                   f"the {self.cloud.target.name} target does not let the harness see its calls")
+            result.iam = result.cost = {"observed": False, "why": why}
+            return
+        names = function_names(ctx.app.record.resources.values()) if ctx.app is not None else {}
+        try:
+            result.iam, result.cost = collect_sections(
+                recorder, account.account_id, started=started, steps=result.steps, trace=result.trace,
+                journal=result.journal, names=names, mode=self.settings.iam)
+        except Exception as exc:  # an observation must not hide the scenario's own verdict
+            LOG.warning("IAM and cost sections of %s failed", result.name, exc_info=True)
+            result.iam = result.cost = {"observed": False, "why": f"{type(exc).__name__}: {exc}"}
+            return
+        denied = result.iam.get("denied") or []
+        if denied and result.status == "passed":
+            result.status = "failed"
+            result.reason = (f"IAM: AWS would deny {len(denied)} call(s): "
+                             + "; ".join(d["message"] for d in denied[:3]))
 
     def _deploy(self, account: Any, result: ScenarioResult) -> DeployedApp | None:
         """Deploy the app into the scenario's own account and serve its APIs."""
@@ -276,7 +310,9 @@ class ScenarioRunner:
                     ctx.actions.append({"kind": "invocation", "function": spec.name, "at": result.started_at,
                                         "duration_ms": round(result.duration_ms, 2), "cold": result.cold,
                                         "init_ms": result.init_duration_ms, "error": result.error_type,
-                                        "request_id": result.request_id,
+                                        "request_id": result.request_id, "memory_mb": result.memory_mb,
+                                        "tracing": spec.tracing_mode,
+                                        "log_bytes": len(result.logs.encode()),
                                         **(event_facts(result) if self.observe else {})})
 
         runtime.listeners.append(listener)
@@ -353,6 +389,20 @@ class ScenarioRunner:
         result.conservation = {"entered": entered, "processed": processed, "dead_lettered": dead, "lost": lost}
         if lost:
             result.status, result.reason = "failed", f"{len(lost)} message(s) lost: {', '.join(lost[:5])}"
+
+
+def _quiesce(trace: list[dict[str, Any]], quiet_s: float = 1.5, limit_s: float = 15.0) -> None:
+    """Wait until nothing new has entered the trace for ``quiet_s`` (at most ``limit_s``): what a
+    comparison observes is the scenario's end state, not a consumer settle cannot see still at work
+    (a stream or event rule the target delivers itself)."""
+    deadline = time.monotonic() + limit_s
+    seen, since = len(trace), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        if len(trace) != seen:
+            seen, since = len(trace), time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return
 
 
 def _functions_run(account: Any, trace: list[dict[str, Any]], app: DeployedApp | None) -> list[str]:

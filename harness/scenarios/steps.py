@@ -217,7 +217,8 @@ def api(ctx: StepContext, args: Mapping[str, Any]) -> Any:
         raise HarnessError(f"stack {app.stack_name} has no API {args['api']!r}; its APIs: {', '.join(urls)}")
     if not args.get("api") and len(urls) > 1:
         raise HarnessError(f"stack {app.stack_name} has several APIs ({', '.join(urls)}); name one with `api:`")
-    base_url = urls[args["api"]] if args.get("api") else next(iter(urls.values()))
+    chosen = args["api"] if args.get("api") else next(iter(urls))
+    base_url = urls[chosen]
     headers = {str(k): str(v) for k, v in (args.get("headers") or {}).items()}
     mode = args.get("token")
     if args.get("user") and mode != "none":
@@ -240,7 +241,8 @@ def api(ctx: StepContext, args: Mapping[str, Any]) -> Any:
     except ValueError:
         parsed = raw.decode(errors="replace")
     outcome = {"status": status, "headers": {k.lower(): v for k, v in got.items()}, "body": parsed}
-    ctx.record("api.request", method=args["method"], path=args["path"], user=args.get("user"), status=status)
+    ctx.record("api.request", method=args["method"], path=args["path"], user=args.get("user"), status=status,
+               api=chosen, api_kind=app.api_kind(chosen))
     expect_match(args.get("expect"), outcome, f"{args['method']} {args['path']}")
     return outcome
 

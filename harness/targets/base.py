@@ -16,6 +16,7 @@ from harness.invocations import InvocationSource, TargetHooks
 
 if TYPE_CHECKING:
     from harness.faults import FaultRules
+    from harness.iam.recorder import CallRecorder
     from harness.lambda_runtime.pool import ProcessRuntime
     from harness.provisioning.deployer import Deployer
     from harness.provisioning.resources.base import Clients
@@ -52,6 +53,9 @@ class TargetCapabilities:
         virtual_clock: each account's clock is the harness's to move (``harness.clock``): the
             target's timers (visibility timeouts, delays, TTL) follow it and ``next_due`` names
             them; when False, time is real and letting it pass means waiting.
+        observes_calls: ``calls`` (``CallRecorder``) records every AWS call its accounts see, with
+            the caller's role, for the IAM and cost sections of reports (``[tool.harness] iam``);
+            where it is None, reports say the calls were not observed.
     """
 
     delivers_events: bool
@@ -66,6 +70,7 @@ class TargetCapabilities:
     expectations_retry_s: float = 0.0
     virtual_clock: bool = False
     injects_faults: bool = False
+    observes_calls: bool = False
 
     def __post_init__(self) -> None:
         if self.isolation_unit not in ISOLATION_UNITS:
@@ -101,6 +106,11 @@ class Target(Protocol):
     @property
     def faults(self) -> FaultRules | None:
         """The fault rules the target applies (None unless ``capabilities.injects_faults``)."""
+
+    @property
+    def calls(self) -> CallRecorder | None:
+        """The calls the target observed (None unless ``capabilities.observes_calls`` and the
+        settings' ``iam`` mode is not ``off``)."""
 
     def next_due(self, account_id: str) -> float | None:
         """The earliest time on the account's clock at which something the target holds comes due
@@ -141,6 +151,11 @@ class RealTime:
     @property
     def faults(self) -> FaultRules | None:
         """None: the target's own services answer every call."""
+        return None
+
+    @property
+    def calls(self) -> CallRecorder | None:
+        """None: the target's own services see the calls; the harness does not."""
         return None
 
     def next_due(self, account_id: str) -> float | None:

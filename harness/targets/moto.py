@@ -22,6 +22,7 @@ from harness.accounts import AccountScope, new_session
 from harness.errors import TargetError
 from harness.faults import FaultRegistry
 from harness.faults.front import FaultFront
+from harness.iam.recorder import CallRecorder
 from harness.invocations import TargetHooks
 from harness.lambda_runtime.code import CodeStore, InterpreterResolver
 from harness.lambda_runtime.pool import ProcessRuntime
@@ -55,7 +56,7 @@ class MotoTarget:
     name = "moto"
     capabilities = TargetCapabilities(delivers_events=False, serves_http_apis=False, accepts_local_overrides=True,
                                       evaluates_alarms=False, reports_invocations=True, virtual_clock=True,
-                                      injects_faults=True)
+                                      injects_faults=True, observes_calls=True)
 
     def __init__(self, settings: HarnessSettings, environ: Mapping[str, str]) -> None:
         self.settings = settings
@@ -74,10 +75,15 @@ class MotoTarget:
         self._stack_clients_cache: dict[tuple[str, str], Clients] = {}
         self._callers: dict[str, tuple[str, str | None]] = {}  # access key -> (account, function or None)
         self.faults: FaultRegistry | None = None
+        self._calls: CallRecorder | None = None
 
     @property
     def endpoint_url(self) -> str | None:
         return self._endpoint
+
+    @property
+    def calls(self) -> CallRecorder | None:
+        return self._calls
 
     @property
     def runtime(self) -> ProcessRuntime | None:
@@ -147,8 +153,10 @@ class MotoTarget:
         self._attach_log()
         self.faults = FaultRegistry(hooks.clocks)
         faults = self.faults
+        calls = self._calls = (CallRecorder(self.settings.iam, self._internal_clients, self.region)
+                               if self.settings.iam != "off" else None)
         self._server = MotoHttpServer("127.0.0.1", 0, on_backend=self._on_backend,
-                                      front=lambda app: FaultFront(app, faults, self._caller_of))
+                                      front=lambda app: FaultFront(app, faults, self._caller_of, calls))
         self._endpoint = self._server.start()
         self._transport = wsgi_transport(self._server.app)
         base_env = {k: v for k, v in self._environ.items() if k in HOST_VARIABLES}
@@ -240,6 +248,8 @@ class MotoTarget:
         return AccountScope(scope.account_id, self.region, self._endpoint, session)
 
     def close_account(self, scope: AccountScope) -> None:
+        if self._calls is not None:
+            self._calls.forget(scope.account_id)
         if self._runtime is not None:
             self._runtime.evict(lambda spec: spec.account_id == scope.account_id)
 
@@ -261,6 +271,11 @@ class MotoTarget:
         stand_in_for_bootstrap(template, clients)
         return localise_layers(template, clients, account_id=account_id, region=region, sources=builtin_layers(),
                                cache_dir=self.settings.cache_dir)
+
+    def _internal_clients(self, account_id: str) -> Any:
+        """The account's clients that bypass the front (the harness reading policies is not a call of the app)."""
+        scope = self.open_account(account_id)
+        return lambda service: scope.client(service, internal=True)
 
     def _credentials_for(self, spec: FunctionSpec) -> Credentials:
         return self._assume(spec.account_id, spec.role_arn, spec.name, function=spec.name)

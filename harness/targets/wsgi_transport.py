@@ -64,6 +64,7 @@ def wsgi_transport(app: Callable[..., Any]) -> Transport:
                 environ["CONTENT_TYPE"] = value
             elif key != "CONTENT_LENGTH":
                 environ[f"HTTP_{key}"] = value
+        environ.setdefault("HTTP_HOST", url.netloc)  # what urllib3 would send (moto's S3 routing reads it)
         preserve_header_names(environ, request.headers.keys())
         answer: dict[str, Any] = {}
 

@@ -26,6 +26,10 @@ def test_report_renders_in_chromium(tmp_path: Path) -> None:
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert dom.stdout.count('<svg class="timeline"') == 2
     assert "Scenario report" in dom.stdout and 'class="cold"' in dom.stdout
+    # the IAM and cost sections: the denial named, the unused grant, the estimate per 1,000 runs
+    assert '<table class="iam-denied">' in dom.stdout and "dynamodb:PutItem" in dom.stdout
+    assert "grants unused" in dom.stdout and '<table class="cost-lines">' in dom.stdout
+    assert "per 1,000 runs" in dom.stdout
     shot = tmp_path / "report.png"
     subprocess.run([*flags, f"--screenshot={shot}", "--window-size=1000,800", page.as_uri()],
                    capture_output=True, timeout=90, check=True)

@@ -1,8 +1,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 from xml.etree import ElementTree
 
+from harness.cost.estimate import estimate
+from harness.iam.evaluate import Request, evaluate, parse_policy
+from harness.iam.needs import Need
+from harness.iam.observer import Call
+from harness.iam.report import iam_section
 from harness.report import render_html, render_junit, report_dict
 from harness.scenarios.engine import ScenarioResult, StepResult
 from harness.scenarios.matchers import differences, extract
@@ -42,6 +48,21 @@ def test_alarm_comparisons() -> None:
     assert breaching(0, "LessThanThreshold", 1)
 
 
+def _iam_and_cost() -> tuple[dict[str, Any], dict[str, Any]]:
+    """Sections as the engine makes them: a granted read, a write the role lacks, a wildcard grant unused."""
+    role = "arn:aws:iam::111111111111:role/fn-role"
+    table = "arn:aws:dynamodb:us-east-1:111111111111:table/jobs"
+    statements = parse_policy({"Statement": [{"Effect": "Allow", "Action": ["dynamodb:GetItem", "sqs:*"],
+                                              "Resource": "*"}]}, "inline policy p of role fn-role")
+    calls = [Call(1000.2, "fn", role, "dynamodb", "GetItem", (Need("dynamodb:GetItem", table),)),
+             Call(1000.3, "fn", role, "dynamodb", "PutItem", (Need("dynamodb:PutItem", table),))]
+    iam = iam_section(calls, lambda p, n: evaluate(Request(p, n.action, n.resource or "*"), statements),
+                      lambda r: statements, mode="report")
+    cost = estimate({"dynamodb_wru": 1, "dynamodb_rru": 0.5}, [{"duration_ms": 40, "memory_mb": 256}],
+                    region="us-east-1")
+    return iam, cost
+
+
 def results() -> list[ScenarioResult]:
     ok = ScenarioResult("good", "a.yaml", "passed", started=1000.0, duration_s=1.5,
                         steps=[StepResult("settle", "settle", "a.yaml:3:5", "passed", 1000.0, 0.2)],
@@ -50,6 +71,7 @@ def results() -> list[ScenarioResult]:
                                 "cold": True, "init_ms": 200, "error": None, "request_id": "r"}],
                         journal=[{"kind": "sqs.batch", "at": 1000.15, "source": "arn:aws:sqs:r:1:q",
                                   "message_ids": ["m"], "failed": []}])
+    ok.iam, ok.cost = _iam_and_cost()
     bad = ScenarioResult("bad", "b.yaml", "failed", "step x: mismatch", 1000.0, 0.5,
                          steps=[StepResult("x", "expect_item", "b.yaml:4:5", "failed", 1000.0, 0.1,
                                            error="item did not match", diff=["$.status: expected 'DONE', got 'FAILED'"])])
@@ -69,6 +91,8 @@ def test_reports() -> None:
     assert page.count("<svg class='timeline'") == 2  # not for the skipped one
     assert "class='cold'" in page and "expected &#x27;DONE&#x27;" in page
     assert "http" not in page.replace("http://www.w3.org/2000/svg", "")  # self-contained
+    assert "dynamodb:PutItem" in page and "per 1,000 runs" in page and "1 call(s) AWS would deny" in page
+    assert report["iam"]["summary"]["denied"] == 1 and report["cost"]["scenarios"][0]["scenario"] == "good"
 
 
 def test_runtime_substitutions_are_noted_in_the_reports() -> None:
