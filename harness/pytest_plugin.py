@@ -17,6 +17,7 @@ from harness.cloud import AccountTime, CloudAccount, LocalCloud
 from harness.deployed import DeployedApp, deploy_app
 from harness.errors import HarnessError
 from harness.faults.registry import AccountFaults
+from harness.iam.account import AccountIam
 from harness.project import load_app_source, project_settings
 from harness.provisioning import StackRecord
 from harness.settings import HarnessSettings
@@ -292,6 +293,18 @@ def faults(harness_account: CloudAccount) -> Iterator[AccountFaults]:
     account_faults = AccountFaults(registry, harness_account.account_id)
     yield account_faults
     account_faults.clear()
+
+
+@pytest.fixture
+def iam(harness_account: CloudAccount) -> Iterator[AccountIam]:
+    """The account's least privilege since the test began: ``iam.assert_least_privilege()``,
+    ``iam.denied()``, ``iam.unused_grants(function)``, ``iam.enforce()`` (moto: denied calls get AWS's
+    AccessDenied). Skips the test where the target's calls are not observed (AWS, ``iam = "off"``)."""
+    recorder = harness_account.cloud.target.calls
+    if recorder is None:
+        pytest.skip(f"the {harness_account.cloud.target.name} target's calls are not observed here")
+    yield AccountIam(recorder, harness_account)
+    recorder.set_mode(harness_account.account_id, None)
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ def attribute_size(value: Mapping[str, Any]) -> int:
     if kind in ("S",):
         return len(str(data).encode())
     if kind == "N":
-        digits = str(data).lstrip("-").replace(".", "").lstrip("0") or "0"
+        digits = str(data).lstrip("-").replace(".", "").strip("0") or "0"  # leading, trailing zeroes trimmed
         return (len(digits) + 1) // 2 + 1
     if kind == "B":
         return math.ceil(len(str(data)) * 3 / 4)  # base64 on the wire

@@ -20,18 +20,20 @@ _XML_KEY = re.compile(rb"<Key>(.*?)</Key>", re.S)
 
 
 @functools.cache
-def _locations(service: str, operation: str) -> tuple[dict[str, str], dict[str, str]]:
-    """Query-string and header names of the operation's input members -> the members' names."""
+def _locations(service: str, operation: str) -> tuple[dict[str, str], dict[str, str], bool]:
+    """Query-string and header names of the operation's input members -> the members' names, and
+    whether the body holds the other members (not one payload member, as Lambda's Invoke event)."""
     shape = service_model(service).operation_model(operation).input_shape
     query: dict[str, str] = {}
     headers: dict[str, str] = {}
+    members_in_body = shape is not None and not shape.serialization.get("payload")
     for name, member in (shape.members.items() if shape is not None else ()):
         where, wire = member.serialization.get("location"), member.serialization.get("name", name)
         if where == "querystring":
             query[wire] = name
         elif where == "header":
             headers[wire.lower()] = name
-    return query, headers
+    return query, headers, members_in_body
 
 
 def request_params(call: CallId, path: str, query_string: str, headers: Mapping[str, str],
@@ -53,7 +55,7 @@ def request_params(call: CallId, path: str, query_string: str, headers: Mapping[
         return {}
     out: dict[str, Any] = {k: unquote(v) for k, v in uri_labels(call.service, call.operation, path).items()}
     try:
-        by_query, by_header = _locations(call.service, call.operation)
+        by_query, by_header, members_in_body = _locations(call.service, call.operation)
     except Exception:  # an operation the model cannot describe: the labels are all there is
         return out
     for key, values in parse_qs(query_string, keep_blank_values=True).items():
@@ -64,7 +66,7 @@ def request_params(call: CallId, path: str, query_string: str, headers: Mapping[
             out[by_header[key]] = value
     if call.service == "s3" and call.operation == "DeleteObjects":
         out["Delete"] = {"Objects": [{"Key": k.decode("utf-8", "replace")} for k in _XML_KEY.findall(body)]}
-    elif call.protocol == "rest-json" and body[:1] == b"{":
+    elif call.protocol == "rest-json" and members_in_body and body[:1] == b"{":
         try:
             out.update({k: v for k, v in json.loads(body).items() if k not in out})
         except ValueError:

@@ -74,7 +74,7 @@ def sections(recorder: CallRecorder, account_id: str, *, started: float, steps: 
     """The scenario's ``iam`` and ``cost`` sections."""
     windows = [(s.started, s.started + s.duration_s) for s in steps
                if s.kind not in CHECKS and not s.kind.startswith("expect")]
-    calls = [c for c in recorder.log.calls(account_id, since=started)
+    calls = [c for c in recorder.calls(account_id, since=started)
              if c.caller is not None or any(a <= c.at <= b for a, b in windows)]
     book = recorder.book(account_id)
     behalf: list[Call] = []
@@ -85,7 +85,9 @@ def sections(recorder: CallRecorder, account_id: str, *, started: float, steps: 
             continue
         behalf.append(Call(0.0, function, principal, needs[0].action.split(":")[0], needs[0].action.split(":")[1],
                            tuple(needs), usage, via=via))
-    iam = iam_section([*calls, *behalf], book.decide, book.identity, mode=mode, names=names)
+    iam = iam_section([*calls, *behalf], book.decide, book.identity, mode=recorder.mode_for(account_id), names=names)
+    if mode == "enforce" and recorder.mode_for(account_id) != "enforce":
+        iam["note"] = "enforce applies on moto; here the calls were observed and reported (report mode)"
     usage_total: dict[str, float] = {}
     for call in [*calls, *behalf]:
         for key, value in call.usage.items():

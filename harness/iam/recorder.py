@@ -15,6 +15,7 @@ from harness.iam.evaluate import Decision
 from harness.iam.needs import Need, needs
 from harness.iam.observer import Call, CallLog, now
 from harness.iam.policies import ClientFor, PolicyBook, role_name
+from harness.iam.remote import RemoteCalls
 
 # account id -> (service -> a boto3 client of that account that bypasses the front)
 AccountClients = Callable[[str], ClientFor]
@@ -23,11 +24,14 @@ AccountClients = Callable[[str], ClientFor]
 class CallRecorder:
     """The calls of every account of one target, and their policies."""
 
-    def __init__(self, mode: str, clients: AccountClients, region: str) -> None:
-        self.mode = mode
+    def __init__(self, mode: str, clients: AccountClients, region: str, *, remote: RemoteCalls | None = None) -> None:
+        """``remote``: where the target records its calls itself (LocalStack); the harness then
+        tells their needs when asked, and cannot deny a call (``enforce`` reports as ``report``)."""
+        self.mode = mode if remote is None or mode == "off" else "report"
         self.region = region
         self.log = CallLog()
         self._clients = clients
+        self._remote = remote
         self._books: dict[str, PolicyBook] = {}
         self._modes: dict[str, str] = {}  # accounts whose mode is not the target's
         self._lock = threading.Lock()
@@ -37,6 +41,8 @@ class CallRecorder:
         started with ``iam = "off"`` observes nothing, whatever an account asks."""
         if mode is not None and mode not in ("report", "enforce"):
             raise ValueError(f"iam mode {mode!r} is not report or enforce")
+        if mode == "enforce" and self._remote is not None:
+            mode = "report"  # the target answers its calls itself
         with self._lock:
             if mode is None:
                 self._modes.pop(account_id, None)
@@ -51,6 +57,11 @@ class CallRecorder:
     def observing(self) -> bool:
         return self.mode != "off"
 
+    @property
+    def can_enforce(self) -> bool:
+        """Whether calls pass through the harness before the target answers them (moto's front)."""
+        return self._remote is None
+
     def book(self, account_id: str) -> PolicyBook:
         with self._lock:
             book = self._books.get(account_id)
@@ -58,8 +69,30 @@ class CallRecorder:
                 book = self._books[account_id] = PolicyBook(account_id, _cached(self._clients(account_id)))
         return book
 
+    def calls(self, account_id: str, since: float = 0.0) -> list[Call]:
+        """The account's calls since ``since`` (real time), each with its needs and its caller's role."""
+        if self._remote is None:
+            return self.log.calls(account_id, since=since)
+        out = []
+        for raw in self._remote.fetch(account_id, since):
+            caller = raw.get("caller")
+            service, operation, params = str(raw["service"]), str(raw["operation"]), raw.get("params") or {}
+            try:
+                needs_ = self.needs(account_id, service, operation, params)
+                principal = self.book(account_id).role_of(caller) if caller else "client"
+            except Exception:  # a function gone with its stack, a shape the catalogue cannot read
+                needs_, principal = [], "unknown"
+            out.append(Call(float(raw["at"]), caller, principal, service, operation, tuple(needs_),
+                            dict(raw.get("usage") or {})))
+        return out
+
     def forget(self, account_id: str) -> None:
         self.log.forget(account_id)
+        if self._remote is not None:
+            try:
+                self._remote.forget(account_id)
+            except Exception:  # the target is going away: its records go with it
+                pass
         with self._lock:
             self._books.pop(account_id, None)
             self._modes.pop(account_id, None)

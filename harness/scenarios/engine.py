@@ -210,7 +210,8 @@ class ScenarioRunner:
         recorder = self.cloud.target.calls
         if recorder is None:
             why = ("iam = \"off\"" if self.settings.iam == "off" else
-                   f"the {self.cloud.target.name} target does not let the harness see its calls")
+                   f"the {self.cloud.target.name} target answers its calls out of the harness's sight (on AWS "
+                   "IAM itself denies what a role lacks: such a call fails the scenario there)")
             result.iam = result.cost = {"observed": False, "why": why}
             return
         names = function_names(ctx.app.record.resources.values()) if ctx.app is not None else {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 
@@ -122,3 +124,28 @@ def test_clock_and_faults_fixtures(pytester: pytest.Pytester) -> None:
     """)
     result = pytester.runpytest_subprocess("--harness-target", "moto")
     result.assert_outcomes(passed=2)
+
+
+def test_iam_fixture_names_what_aws_would_deny(pytester: pytest.Pytester) -> None:
+    app = Path(__file__).resolve().parents[1] / "apps" / "least_privilege"
+    pytester.makepyfile(f"""
+        from pathlib import Path
+
+        import pytest
+        from harness.deployed import deploy_app
+        from harness.project import load_app_source
+
+        def test_least_privilege(harness_account, harness_settings, iam):
+            app = deploy_app(harness_account, load_app_source(Path({str(app)!r})), cache_dir=harness_settings.cache_dir)
+            names = {{r.logical_id: str(r.physical_id) for r in app.record.resources.values()}}
+            harness_account.invoke(names["Ungranted"], {{"id": "1"}})
+            (denied,) = iam.denied()
+            assert denied["action"] == "dynamodb:PutItem" and denied["resource"].endswith(names["Table"])
+            with pytest.raises(AssertionError, match="dynamodb:PutItem"):
+                iam.assert_least_privilege()
+            table = denied["resource"]
+            assert iam.decide(names["Granted"], "dynamodb:PutItem", table) == "allowed"
+            assert iam.decide(names["Probe"], "dynamodb:PutItem", table) == "explicit_deny"
+    """)
+    result = pytester.runpytest_subprocess("--harness-target", "moto")
+    result.assert_outcomes(passed=1)

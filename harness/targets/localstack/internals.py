@@ -152,6 +152,15 @@ def _fault_chain() -> None:
         assert name in getattr(context, "__annotations__", {}) or hasattr(context, name), f"RequestContext lost {name}"
 
 
+def _calls_chain() -> None:
+    """The response chain slot and the context fields the call recorder reads (calls.py)."""
+    handlers = importlib.import_module("localstack.aws.handlers")
+    assert callable(handlers.run_custom_response_handlers.append), "no custom response handlers"
+    context = _attr("localstack.aws.api", "RequestContext")
+    for name in ("service_request", "service_response", "service_exception"):
+        assert name in getattr(context, "__annotations__", {}) or hasattr(context, name), f"RequestContext lost {name}"
+
+
 def _entry_module() -> None:
     importlib.import_module("localstack.runtime.main")
 
@@ -176,6 +185,7 @@ CHECKS: dict[str, Check] = {
     "event_pattern_validation)": _events_rules,
     "harness fidelity fixes seen by plux (localstack.hooks.on_infra_start)": _fixes_registered,
     "request chain slot and CommonServiceException (faults.install)": _fault_chain,
+    "response chain slot and the parsed request and answer (calls.install)": _calls_chain,
 }
 
 

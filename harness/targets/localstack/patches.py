@@ -169,6 +169,13 @@ def fault_injection() -> None:
     install()
 
 
+def call_observation() -> None:
+    """Not a fix: every call recorded for the harness's IAM and cost sections (``calls.py``)."""
+    from harness.targets.localstack.calls import install
+
+    install()
+
+
 FIXES: dict[str, Callable[[], None]] = {
     "DescribeStacks output descriptions": output_descriptions,
     "CreateEventSourceMapping is atomic": atomic_event_source_mapping_create,
@@ -176,6 +183,7 @@ FIXES: dict[str, Callable[[], None]] = {
     "disabled rules receive nothing": disabled_rules_receive_nothing,
     "event patterns validated": event_pattern_validation,
     "fault injection through LocalStack's request handlers": fault_injection,
+    "calls observed through LocalStack's response handlers": call_observation,
 }
 
 

@@ -25,6 +25,8 @@ from typing import Any
 from harness.accounts import AccountScope, new_session
 from harness.errors import TargetError, WaitTimeoutError
 from harness.faults.remote import RemoteFaults
+from harness.iam.recorder import CallRecorder
+from harness.iam.remote import RemoteCalls
 from harness.invocations import TargetHooks
 from harness.provisioning.resources.base import Clients
 from harness.settings import HarnessSettings
@@ -58,7 +60,8 @@ class LocalStackTarget(RealTime):
     # its free edition has no HTTP APIs, so the local gateway serves them; it publishes no SQS
     # metrics within a test's time, so the harness evaluates SQS-depth alarms.
     capabilities = TargetCapabilities(delivers_events=True, serves_http_apis=False, accepts_local_overrides=True,
-                                      evaluates_alarms=False, reports_invocations=True, injects_faults=True)
+                                      evaluates_alarms=False, reports_invocations=True, injects_faults=True,
+                                      observes_calls=True)
 
     def __init__(self, settings: HarnessSettings, environ: Mapping[str, str]) -> None:
         self.settings = settings
@@ -71,6 +74,7 @@ class LocalStackTarget(RealTime):
         self._feed: InvocationFeed | None = None
         self._endpoint: str | None = None
         self._rng = random.Random()
+        self._calls: CallRecorder | None = None
         self.mode = ""
         self.started_in_s = 0.0
         self.poll_interval_s = 0.05
@@ -87,6 +91,21 @@ class LocalStackTarget(RealTime):
         """The fault rules LocalStack applies in its request chain (host mode: the harness's hook is
         installed there; in a container it is not, and scenarios with faults are skipped)."""
         return RemoteFaults(self._endpoint) if self._endpoint and self.mode == "host" else None
+
+    @property
+    def calls(self) -> CallRecorder | None:
+        """The calls LocalStack recorded in its response chain (host mode, where the harness's hook
+        is installed), read through its control API; None in a container or with ``iam = "off"``."""
+        if not self._endpoint or self.mode != "host" or self.settings.iam == "off":
+            return None
+        if self._calls is None:
+            self._calls = CallRecorder(self.settings.iam, self._admin_clients, self.region,
+                                       remote=RemoteCalls(self._endpoint))
+        return self._calls
+
+    def _admin_clients(self, account_id: str) -> Any:
+        scope = self.open_account(account_id)
+        return lambda service: scope.client(service)
 
     @property
     def runtime(self) -> None:
@@ -212,6 +231,8 @@ class LocalStackTarget(RealTime):
         and its functions' warm environments (accounts are never reused)."""
         if self._endpoint is None or self._server is None:
             return
+        if self._calls is not None:
+            self._calls.forget(scope.account_id)
         lam = scope.client("lambda")
         deletions = [(lam.delete_event_source_mapping, {"UUID": m["UUID"]})
                      for m in _all(lam, "list_event_source_mappings", "EventSourceMappings")]

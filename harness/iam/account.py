@@ -1,0 +1,69 @@
+"""One account's least privilege, as a test asks for it (the pytest fixture ``iam``).
+
+Example:
+    def test_the_worker_needs_nothing_more(iam, invoke):
+        invoke("Worker", {"id": "1"})
+        iam.assert_least_privilege()          # fails naming function, action, resource, statement
+        assert "dynamodb:Scan" in iam.unused_grants("Worker")
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from harness.iam.collect import on_behalf
+from harness.iam.needs import Need
+from harness.iam.observer import Call
+from harness.iam.recorder import CallRecorder
+from harness.iam.report import iam_section
+
+
+class AccountIam:
+    """The calls of one account since the fixture began, decided as IAM would."""
+
+    def __init__(self, recorder: CallRecorder, account: Any) -> None:
+        self._recorder = recorder
+        self._account = account
+        self.since = time.time()
+
+    def enforce(self) -> None:
+        """From now on, calls IAM would deny get AWS's AccessDenied (where the target can: moto)."""
+        self._recorder.set_mode(self._account.account_id, "enforce")
+
+    def calls(self) -> list[Call]:
+        """The functions' own calls and those AWS makes with their roles (mappings, destinations)."""
+        account_id = self._account.account_id
+        own = [c for c in self._recorder.calls(account_id, since=self.since) if c.caller]
+        journal = [{"kind": e.kind, "at": e.at, **e.data}
+                   for e in self._account.cloud.journal.entries(account_id=account_id) if e.at >= self.since]
+        book = self._recorder.book(account_id)
+        behalf = []
+        for function, via, needs, usage in on_behalf(journal, [], region=self._recorder.region, account=account_id):
+            service, _, operation = needs[0].action.partition(":")
+            behalf.append(Call(0.0, function, book.role_of(function), service, operation, tuple(needs), usage, via=via))
+        return own + behalf
+
+    def section(self) -> dict[str, Any]:
+        """What a scenario's report says (``harness.iam.report.iam_section``), functions by name."""
+        book = self._recorder.book(self._account.account_id)
+        return iam_section(self.calls(), book.decide, book.identity,
+                           mode=self._recorder.mode_for(self._account.account_id))
+
+    def denied(self) -> list[dict[str, Any]]:
+        return list(self.section()["denied"])
+
+    def unused_grants(self, function: str) -> list[str]:
+        """The action patterns the function's role grants that it has not used (a physical name)."""
+        entry = self.section()["functions"].get(function) or {}
+        return [g["action"] for g in entry.get("unused_grants") or ()]
+
+    def assert_least_privilege(self) -> None:
+        """Raises AssertionError naming every call AWS would deny."""
+        denied = self.denied()
+        assert not denied, "AWS would deny:\n" + "\n".join(d["message"] for d in denied)
+
+    def decide(self, function: str, action: str, resource: str) -> str:
+        """IAM's decision on one action by a function's role: allowed, denied, explicit_deny, not_evaluated."""
+        book = self._recorder.book(self._account.account_id)
+        return book.decide(book.role_of(function), Need(action, resource)).outcome
