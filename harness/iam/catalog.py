@@ -90,10 +90,6 @@ def prefix_for(service: str, signing_name: str | None = None) -> str:
     return PREFIXES.get(service) or signing_name or service
 
 
-def knows(prefix: str) -> bool:
-    return prefix in _definition()
-
-
 def actions_for(prefix: str, operation: str) -> tuple[str, ...]:
     """The actions (``prefix:Name``) an operation needs; () when the catalogue has none by that name."""
     names = OPERATION_ACTIONS.get((prefix, operation))
@@ -121,16 +117,6 @@ def resource_types(action: str) -> list[ResourceType]:
     return sorted(out, key=lambda r: -r.arn.count("${"))
 
 
-def condition_keys(action: str) -> frozenset[str]:
-    """The service-specific condition keys an action supports (``s3:prefix``, ``dynamodb:LeadingKeys``)."""
-    prefix, _, name = action.partition(":")
-    privilege = _definition().get(prefix, {}).get("privileges", {}).get(name) or {}
-    keys: set[str] = set()
-    for entry in (privilege.get("resource_types") or {}).values():
-        keys.update(entry.get("condition_keys") or ())
-    return frozenset(keys)
-
-
 def expand(pattern: str) -> list[str]:
     """The actions an Action pattern of a policy grants (``dynamodb:Get*``), case-insensitively;
     a prefix the catalogue does not know gives the pattern itself."""
@@ -142,9 +128,3 @@ def expand(pattern: str) -> list[str]:
         return [pattern]
     lowered = name.lower()
     return [f"{prefix.lower()}:{p}" for p in service["privileges"] if fnmatch.fnmatchcase(p.lower(), lowered)]
-
-
-def access_level(action: str) -> str:
-    prefix, _, name = action.partition(":")
-    privilege = _definition().get(prefix, {}).get("privileges", {}).get(name) or {}
-    return str(privilege.get("access_level") or "")

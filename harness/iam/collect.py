@@ -77,6 +77,7 @@ def sections(recorder: CallRecorder, account_id: str, *, started: float, steps: 
     calls = [c for c in recorder.calls(account_id, since=started)
              if c.caller is not None or any(a <= c.at <= b for a, b in windows)]
     book = recorder.book(account_id)
+    book.invalidate()  # decided under the policies as they are at the scenario's end (a stack update ...)
     behalf: list[Call] = []
     for function, via, needs, usage in on_behalf(journal, trace, region=recorder.region, account=account_id):
         try:

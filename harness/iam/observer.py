@@ -11,11 +11,9 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from harness.iam.needs import Need
 
-MODES = ("report", "enforce", "off")
 _LIMIT = 200_000  # calls kept per account (a long `harness up` keeps the latest)
 
 
@@ -30,19 +28,6 @@ class Call:
     usage: Mapping[str, float] = field(default_factory=dict)  # billed units (harness.cost.usage)
     via: str = ""                   # "" when the caller made it; else who made it with the role
     denied: str = ""                # enforce mode: the AccessDenied the caller got
-
-    def to_json(self) -> dict[str, Any]:
-        return {"at": self.at, "caller": self.caller, "principal": self.principal, "service": self.service,
-                "operation": self.operation, "via": self.via, "usage": dict(self.usage),
-                "needs": [{"action": n.action, "resource": n.resource, "context": dict(n.context)} for n in self.needs],
-                **({"denied": self.denied} if self.denied else {})}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Call:
-        return cls(float(data["at"]), data.get("caller"), str(data["principal"]), str(data["service"]),
-                   str(data["operation"]),
-                   tuple(Need(n["action"], n.get("resource"), n.get("context") or {}) for n in data.get("needs") or ()),
-                   dict(data.get("usage") or {}), str(data.get("via") or ""), str(data.get("denied") or ""))
 
 
 class CallLog:

@@ -17,6 +17,11 @@ from harness.iam.observer import Call, CallLog, now
 from harness.iam.policies import ClientFor, PolicyBook, role_name
 from harness.iam.remote import RemoteCalls
 
+# Calls that change a resource's policy (IAM's own writes are all of its non-read calls)
+POLICY_WRITES = frozenset({("sqs", "SetQueueAttributes"), ("lambda", "AddPermission"), ("lambda", "RemovePermission"),
+                           ("s3", "PutBucketPolicy"), ("s3", "DeleteBucketPolicy"), ("sns", "SetTopicAttributes"),
+                           ("events", "PutPermission"), ("events", "RemovePermission"),
+                           ("secretsmanager", "PutResourcePolicy"), ("secretsmanager", "DeleteResourcePolicy")})
 # account id -> (service -> a boto3 client of that account that bypasses the front)
 AccountClients = Callable[[str], ClientFor]
 
@@ -124,6 +129,8 @@ class CallRecorder:
                 principal = self.book(account_id).role_of(function)
             except Exception:  # the function is gone (deleted mid-call): keep the call, without its role
                 principal = "unknown"
+        if (service, operation) in POLICY_WRITES or (service == "iam" and not operation.startswith(("Get", "List"))):
+            self.book(account_id).invalidate()  # the next decision reads the policies as they are now
         units = usage(service, operation, params, request_bytes=request_bytes, response=response,
                       index_keys=lambda table: self._index_keys(account_id, table)) if not denied else {}
         self.log.record(account_id, Call(now(), function, principal, service, operation, tuple(needs_), units,
