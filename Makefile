@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 	# uv installs the ~150 packages in seconds (pip took ~45 s); the venv keeps pip, which the
 	# harness runs to build layers and SAM functions from requirements files
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[moto,app,cdk,dev]'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[moto,app,cdk,dev,localstack]'
 	@touch $(STAMP)
 
 install: $(STAMP) browser tools

@@ -32,6 +32,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="one fresh account per: session, worker (xdist) or test")
     group.addoption("--harness-keep", action="store_true", default=None,
                     help="keep the session's stack after the run and reuse a kept one (aws)")
+    group.addoption("--harness-localstack-url", default=None,
+                    help="use the LocalStack running at this URL instead of starting one (localstack target)")
     parser.addini("harness_target", "default target", default="")
     parser.addini("harness_isolation", "default isolation", default="")
     parser.addini("harness_scenarios", "folders whose *.yaml files are collected as scenarios",
@@ -61,6 +63,7 @@ def _settings(config: pytest.Config) -> HarnessSettings:
             "target": config.getoption("--harness-target"),
             "isolation": config.getoption("--harness-isolation"),
             "keep": config.getoption("--harness-keep"),
+            "localstack_url": config.getoption("--harness-localstack-url"),
             "state_dir": state_dir,
             "cache_dir": os.path.join(str(config.rootpath), ".harness", "cache"),
         },

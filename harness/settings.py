@@ -49,6 +49,9 @@ class HarnessSettings:
     settle_timeout_s: float = 30.0
     # LocalStack target: "auto" runs the image where a Docker engine answers, else host mode.
     localstack_mode: str = "auto"
+    # A LocalStack already running (a compose service, a CI service container, one started apart):
+    # the target uses it instead of starting one (HARNESS_LOCALSTACK_URL, --harness-localstack-url).
+    localstack_url: str = ""
     # Keep the stack the scenarios (or a pytest session) shared after the run, and reuse a kept one:
     # updated in place instead of created (aws; it still expires after ttl_hours).
     keep: bool = False
@@ -68,6 +71,11 @@ class HarnessSettings:
         if self.iam not in IAM_MODES:
             raise ConfigurationError(
                 f"iam={self.iam!r} is not one of {', '.join(IAM_MODES)}; fix [tool.harness] iam or HARNESS_IAM"
+            )
+        if self.localstack_url and not self.localstack_url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"localstack_url={self.localstack_url!r} is not an http(s) URL; set HARNESS_LOCALSTACK_URL "
+                "or --harness-localstack-url to LocalStack's edge URL, e.g. http://127.0.0.1:4566"
             )
         if self.localstack_mode not in LOCALSTACK_MODES:
             raise ConfigurationError(

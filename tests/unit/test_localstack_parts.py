@@ -87,14 +87,18 @@ def test_template_body_is_a_cloudformation_document() -> None:
 
 
 def test_container_config_pins_the_image_binds_loopback_and_passes_the_token() -> None:
-    config = container_config(4599, {"LOCALSTACK_AUTH_TOKEN": "ls-token"})
-    args = config.run_args()
-    assert args[-1] == "localstack/localstack:2026.3.0"
-    assert "127.0.0.1:4599:4566" in args
-    assert "LOCALSTACK_AUTH_TOKEN=ls-token" in args
-    assert "LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC=0.05" in args
-    assert not any(a.startswith("LOCALSTACK_AUTH_TOKEN") for a in container_config(4599, {}).run_args())
+    config = container_config(4599, {"LOCALSTACK_AUTH_TOKEN": "ls-token"}, owner_pid=42)
+    assert config.image == "localstack/localstack:2026.3.0"
+    assert config.ports == {"4566/tcp": ("127.0.0.1", 4599)}
+    assert config.env["LOCALSTACK_AUTH_TOKEN"] == "ls-token"
+    assert config.env["LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC"] == "0.05"
+    assert config.volumes == (("/var/run/docker.sock", "/var/run/docker.sock", "rw"),)
+    assert config.labels == {"dev.serverless-harness.owner-pid": "42"}
+    assert "LOCALSTACK_AUTH_TOKEN" not in container_config(4599, {}).env
     assert container_config(1, {"HARNESS_LOCALSTACK_IMAGE": "mirror/ls:1"}).image == "mirror/ls:1"
+    # LocalStack's Lambda containers go through the engine's socket, wherever DOCKER_HOST puts it
+    assert container_config(1, {"DOCKER_HOST": "unix:///run/user/1000/docker.sock"}).volumes[0][0] == (
+        "/run/user/1000/docker.sock")
 
 
 def test_mode_is_container_only_where_an_engine_answers() -> None:
@@ -269,3 +273,31 @@ def test_the_apps_outputs_are_published_with_descriptions_and_exports() -> None:
         "Url": {"Value": "http://127.0.0.1:9/dev", "Description": "the API"},
         "Table": {"Value": "t-1", "Export": {"Name": "S-t"}},
         "Ports": {"Value": "1,2"}}
+
+
+def test_a_localstack_url_must_be_an_http_url() -> None:
+    from harness.errors import ConfigurationError
+    from harness.settings import HarnessSettings
+
+    assert HarnessSettings(localstack_url="http://127.0.0.1:4566").localstack_url == "http://127.0.0.1:4566"
+    with pytest.raises(ConfigurationError, match="HARNESS_LOCALSTACK_URL"):
+        HarnessSettings(localstack_url="127.0.0.1:4566")
+
+
+def test_the_invocation_feed_tails_a_source_as_it_tails_a_file() -> None:
+    from harness.targets.localstack.feed import InvocationFeed
+
+    log = (json.dumps({"event": "start", "account_id": "1", "name": "f", "request_id": "r", "at": 1.0}) + "\n"
+           + json.dumps({"event": "end", "account_id": "1", "name": "f", "request_id": "r", "at": 2.0,
+                         "function_arn": "arn:aws:lambda:us-east-1:1:function:f", "duration_ms": 3}) + "\n").encode()
+    reads: list[int] = []
+
+    def source(offset: int) -> bytes:
+        reads.append(offset)
+        return log[offset:offset + 40]  # a line arrives in pieces
+    feed = InvocationFeed(source=source)
+    seen: list[str] = []
+    feed.listeners.append(lambda spec, result: seen.append(spec.name))
+    for _ in range(10):
+        feed.poll()
+    assert seen == ["f"] and reads[:3] == [0, 40, 80] and feed.in_flight_for("1") == 0

@@ -10,12 +10,25 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from harness.lambda_runtime.spec import FunctionSpec, InvocationResult, ResultListener
 
 LOG = logging.getLogger(__name__)
+
+
+def http_log(endpoint: str, timeout_s: float = 5.0) -> Callable[[int], bytes]:
+    """A feed source reading ``/_harness/invocations`` of a LocalStack the harness did not start."""
+    import urllib.request
+
+    url = endpoint.rstrip("/") + "/_harness/invocations?offset="
+
+    def read(offset: int) -> bytes:
+        with urllib.request.urlopen(f"{url}{offset}", timeout=timeout_s) as response:
+            return bytes(response.read())
+    return read
 
 
 def spec_and_result(event: dict[str, Any]) -> tuple[FunctionSpec, InvocationResult]:
@@ -40,8 +53,14 @@ def spec_and_result(event: dict[str, Any]) -> tuple[FunctionSpec, InvocationResu
 class InvocationFeed:
     """Tails the executor's invocation log; thread-safe."""
 
-    def __init__(self, path: Path, interval_s: float = 0.02) -> None:
+    def __init__(self, path: Path | None = None, interval_s: float = 0.02, *,
+                 source: Callable[[int], bytes] | None = None) -> None:
+        """Tail ``path``, or ``source(offset)`` (the log's bytes from an offset: over HTTP when the
+        LocalStack is not this harness's own)."""
+        if path is None and source is None:
+            raise ValueError("an invocation feed needs a path or a source")
         self.path = path
+        self._source = source
         self.listeners: list[ResultListener] = []
         self._interval = interval_s
         self._running: dict[str, dict[str, str]] = {}  # request id -> start event (account, name)
@@ -85,12 +104,16 @@ class InvocationFeed:
                 self._handle(event)
 
     def _read(self) -> list[dict[str, Any]]:
-        try:
-            with self.path.open("rb") as log:
-                log.seek(self._offset)
-                data = log.read()
-        except FileNotFoundError:
-            return []
+        if self._source is not None:
+            data = self._source(self._offset)
+        else:
+            assert self.path is not None
+            try:
+                with self.path.open("rb") as log:
+                    log.seek(self._offset)
+                    data = log.read()
+            except FileNotFoundError:
+                return []
         self._offset += len(data)
         lines = (self._partial + data).split(b"\n")
         self._partial = lines.pop()
@@ -120,4 +143,4 @@ class InvocationFeed:
             try:
                 self.poll()
             except (OSError, ValueError):
-                LOG.exception("reading %s failed", self.path)
+                LOG.exception("reading %s failed", self.path or "the invocation log")

@@ -176,6 +176,13 @@ def call_observation() -> None:
     install()
 
 
+def invocation_log_served() -> None:
+    """Not a fix: the executor's invocation log over HTTP, for harnesses given this LocalStack's URL."""
+    from harness.targets.localstack.log_control import install
+
+    install()
+
+
 FIXES: dict[str, Callable[[], None]] = {
     "DescribeStacks output descriptions": output_descriptions,
     "CreateEventSourceMapping is atomic": atomic_event_source_mapping_create,
@@ -184,6 +191,7 @@ FIXES: dict[str, Callable[[], None]] = {
     "event patterns validated": event_pattern_validation,
     "fault injection through LocalStack's request handlers": fault_injection,
     "calls observed through LocalStack's response handlers": call_observation,
+    "the invocation log served at /_harness/invocations": invocation_log_served,
 }
 
 

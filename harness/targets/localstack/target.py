@@ -35,10 +35,11 @@ from harness.targets.localstack.container import (
     LocalStackContainer,
     choose_mode,
     container_config,
-    docker_engine_available,
+    docker_engine,
 )
 from harness.targets.localstack.deploy import HybridDeployer
-from harness.targets.localstack.feed import InvocationFeed
+from harness.targets.localstack.external import ExternalLocalStack
+from harness.targets.localstack.feed import InvocationFeed, http_log
 from harness.targets.localstack.install import LOCALSTACK_VERSION, LocalStackInstaller
 from harness.targets.localstack.server import (
     HostConfig,
@@ -67,7 +68,7 @@ class LocalStackTarget(RealTime):
         self.settings = settings
         self.region = settings.region
         self._environ = dict(environ)
-        self._server: LocalStackProcess | LocalStackContainer | None = None
+        self._server: LocalStackProcess | LocalStackContainer | ExternalLocalStack | None = None
         self._side: SideServices | None = None
         self._side_endpoint = ""
         self._side_error: BaseException | None = None
@@ -75,7 +76,9 @@ class LocalStackTarget(RealTime):
         self._endpoint: str | None = None
         self._rng = random.Random()
         self._calls: CallRecorder | None = None
+        self._hooks: set[str] = set()  # external mode: the harness's hooks that LocalStack serves
         self.mode = ""
+        self.mode_reason = ""  # why container or host mode (the engine's answer)
         self.started_in_s = 0.0
         self.poll_interval_s = 0.05
         self.max_empty_backoff_s = 0.05  # 0.2 s doubled SQS -> Lambda latency (411 vs 183 ms p50)
@@ -90,13 +93,17 @@ class LocalStackTarget(RealTime):
     def faults(self) -> RemoteFaults | None:
         """The fault rules LocalStack applies in its request chain (host mode: the harness's hook is
         installed there; in a container it is not, and scenarios with faults are skipped)."""
-        return RemoteFaults(self._endpoint) if self._endpoint and self.mode == "host" else None
+        return RemoteFaults(self._endpoint) if self._endpoint and self._has_hook("faults") else None
+
+    def _has_hook(self, name: str) -> bool:
+        """Whether the running LocalStack has the harness's ``name`` hook (host mode: all of them)."""
+        return self.mode == "host" or (self.mode == "external" and name in self._hooks)
 
     @property
     def calls(self) -> CallRecorder | None:
         """The calls LocalStack recorded in its response chain (host mode, where the harness's hook
         is installed), read through its control API; None in a container or with ``iam = "off"``."""
-        if not self._endpoint or self.mode != "host" or self.settings.iam == "off":
+        if not self._endpoint or not self._has_hook("calls") or self.settings.iam == "off":
             return None
         if self._calls is None:
             self._calls = CallRecorder(self.settings.iam, self._admin_clients, self.region,
@@ -122,12 +129,22 @@ class LocalStackTarget(RealTime):
             TargetError: preparing or starting failed; the message names the log to read.
         """
         started = time.perf_counter()
-        self.mode = choose_mode(self.settings.localstack_mode, self.settings.localstack_mode != "host"
-                                and docker_engine_available(self._environ))
+        if self.settings.localstack_url:
+            self.mode = "external"
+        elif self.settings.localstack_mode == "host":
+            self.mode = "host"
+        else:
+            engine = docker_engine(self._environ)
+            self.mode = choose_mode(self.settings.localstack_mode, engine.available)
+            self.mode_reason = engine.detail
+            if self.mode == "host":  # said where it is seen, not only in a log file
+                print(f"LocalStack in host mode: {engine.detail}", file=sys.stderr)
         try:
             side = threading.Thread(target=self._start_side_services, name="side-services")
             side.start()  # moto starts while LocalStack boots
-            if self.mode == "container":
+            if self.mode == "external":
+                self._start_external()
+            elif self.mode == "container":
                 self._start_container()
             else:
                 self._start_host()
@@ -182,9 +199,26 @@ class LocalStackTarget(RealTime):
 
         threading.Thread(target=touch_all, name="localstack-warm-up", daemon=True).start()
 
+    def _start_external(self) -> None:
+        """Use the LocalStack at ``localstack_url``: its health waited for, the harness's hooks used
+        where it has them (a LocalStack a harness started in host mode)."""
+        external = ExternalLocalStack(self.settings.localstack_url)
+        self._server = external
+        external.start()
+        self._endpoint = external.endpoint
+        probe = "?account=000000000000"
+        self._hooks = {name for name, path in (("faults", f"/_harness/faults{probe}"), ("calls", f"/_harness/calls{probe}"),
+                                               ("invocations", "/_harness/invocations?offset=0"))
+                       if external.serves(path)}
+        if "invocations" in self._hooks:
+            self._feed = InvocationFeed(interval_s=0.05, source=http_log(external.endpoint)).start()
+        LOG.info("LocalStack at %s: the harness's hooks there: %s", external.endpoint,
+                 ", ".join(sorted(self._hooks)) or "none (the plain image)")
+
     def _start_container(self) -> None:
         config = container_config(free_port(), self._environ, poll_interval_s=self.poll_interval_s,
-                                  max_empty_backoff_s=self.max_empty_backoff_s)
+                                  max_empty_backoff_s=self.max_empty_backoff_s,
+                                  retry_base_delay_s=self.retry_base_delay_s)
         container = LocalStackContainer(config, self._environ)
         self._server = container
         container.start()
@@ -324,7 +358,8 @@ class LocalStackTarget(RealTime):
         return pending
 
     def versions(self) -> dict[str, str]:
-        return {"localstack": LOCALSTACK_VERSION, "mode": self.mode, "boto3": version("boto3"),
+        return {"localstack": LOCALSTACK_VERSION, "mode": self.mode, **({"mode_reason": self.mode_reason}
+                                                                          if self.mode_reason else {}), "boto3": version("boto3"),
                 "python": sys.version.split()[0]}
 
 
