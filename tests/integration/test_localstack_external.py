@@ -18,9 +18,11 @@ from harness.targets.localstack.target import LocalStackTarget
 
 pytestmark = pytest.mark.targets("localstack")
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = ("invoice_happy_path.yaml", "malformed_to_dlq.yaml", "fault_s3_get_object.yaml", "api_by_job_id.yaml")
+# quick ones on LocalStack's real clock: a pipeline run, the API with its JWT, a duplicate, injected faults
+SCENARIOS = ("invoice_happy_path.yaml", "api_by_job_id.yaml", "duplicate_delivery.yaml", "fault_dynamodb_throttle.yaml")
 
 
+@pytest.mark.timeout(900)
 def test_scenarios_pass_on_a_localstack_given_by_url(harness_settings: HarnessSettings, tmp_path: Path) -> None:
     owner_settings = HarnessSettings.resolve({"target": "localstack", "localstack_mode": "host",
                                               "state_dir": str(tmp_path / "owner"),
