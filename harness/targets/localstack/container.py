@@ -24,8 +24,9 @@ from typing import Any, cast
 
 import psutil
 
-from harness.errors import TargetNotReadyError
+from harness.errors import TargetNotReadyError, WaitTimeoutError
 from harness.targets.localstack.server import localstack_healthy
+from harness.waiting import wait_until
 
 LOG = logging.getLogger(__name__)
 IMAGE = "localstack/localstack:2026.3.0"  # pinned; the same release host mode installs
@@ -177,15 +178,13 @@ class LocalStackContainer:
                                       "pull the image or set HARNESS_LOCALSTACK_MODE=host") from exc
         self._container = container
         self._reaper = _start_reaper(container.get_container_id(), self._environ)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.healthy():
-                self.started_in_s = time.perf_counter() - started
-                return
-            time.sleep(0.2)
-        self.stop()
-        raise TargetNotReadyError(f"the LocalStack container did not answer {self.endpoint}/_localstack/health "
-                                  f"in {timeout:g} s")
+        try:
+            wait_until(self.healthy, timeout=timeout, interval=0.2, description="LocalStack's health")
+        except WaitTimeoutError:
+            self.stop()
+            raise TargetNotReadyError(f"the LocalStack container did not answer {self.endpoint}/_localstack/health "
+                                      f"in {timeout:g} s") from None
+        self.started_in_s = time.perf_counter() - started
 
     def healthy(self) -> bool:
         return localstack_healthy(self.endpoint)

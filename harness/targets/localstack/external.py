@@ -11,8 +11,9 @@ import time
 import urllib.error
 import urllib.request
 
-from harness.errors import TargetNotReadyError
+from harness.errors import TargetNotReadyError, WaitTimeoutError
 from harness.targets.localstack.server import localstack_healthy
+from harness.waiting import wait_until
 
 
 class ExternalLocalStack:
@@ -27,16 +28,14 @@ class ExternalLocalStack:
             TargetNotReadyError: nothing healthy answers at the URL within ``timeout``.
         """
         started = time.perf_counter()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.healthy():
-                self.started_in_s = time.perf_counter() - started
-                return
-            time.sleep(0.25)
-        raise TargetNotReadyError(
-            f"no LocalStack answers {self.endpoint}/_localstack/health after {timeout:g} s: start it "
-            "(`docker compose up -d localstack`, or `harness up --target localstack`) or unset "
-            "HARNESS_LOCALSTACK_URL to let the harness start one")
+        try:
+            wait_until(self.healthy, timeout=timeout, interval=0.25, description="LocalStack's health")
+        except WaitTimeoutError:
+            raise TargetNotReadyError(
+                f"no LocalStack answers {self.endpoint}/_localstack/health after {timeout:g} s: start it "
+                "(`docker compose up -d localstack`, or `harness up --target localstack`) or unset "
+                "HARNESS_LOCALSTACK_URL to let the harness start one") from None
+        self.started_in_s = time.perf_counter() - started
 
     def healthy(self) -> bool:
         return localstack_healthy(self.endpoint)
