@@ -85,6 +85,11 @@ def _definition() -> dict[str, Any]:
         return dict(json.loads(text))
 
 
+def preload() -> None:
+    """Load the catalogue now (~0.3 s), so the first observed call does not wait for it."""
+    _definition()
+
+
 def prefix_for(service: str, signing_name: str | None = None) -> str:
     """The IAM service prefix of a botocore service (``dynamodbstreams`` -> ``dynamodb``)."""
     return PREFIXES.get(service) or signing_name or service

@@ -22,6 +22,7 @@ from harness.accounts import AccountScope, new_session
 from harness.errors import TargetError
 from harness.faults import FaultRegistry
 from harness.faults.front import FaultFront
+from harness.iam import catalog
 from harness.iam.recorder import CallRecorder
 from harness.invocations import TargetHooks
 from harness.lambda_runtime.code import CodeStore, InterpreterResolver
@@ -155,6 +156,8 @@ class MotoTarget:
         faults = self.faults
         calls = self._calls = (CallRecorder(self.settings.iam, self._internal_clients, self.region)
                                if self.settings.iam != "off" else None)
+        if calls is not None:  # IAM's catalogue in the background, as the runtime starts its interpreter
+            threading.Thread(target=catalog.preload, name="iam-catalogue", daemon=True).start()
         self._server = MotoHttpServer("127.0.0.1", 0, on_backend=self._on_backend,
                                       front=lambda app: FaultFront(app, faults, self._caller_of, calls))
         self._endpoint = self._server.start()
