@@ -194,3 +194,12 @@ def test_event_facts_come_from_the_kept_event_or_from_the_facts_filled_in() -> N
                               **base)  # type: ignore[arg-type]
     assert event_facts(filled) == {"event_shapes": ["s"], "records": 3, "record_ids": ["a"], "failed_records": 3,
                                    "failed_record_ids": []}
+
+
+def test_run_ids_never_look_like_digits() -> None:
+    from harness.scenarios.engine import run_identifier
+    from harness.shapes import string_format
+
+    ids = [run_identifier() for _ in range(2000)]
+    assert all(len(i) == 12 and i[0] in "abcdef" and int(i, 16) >= 0 for i in ids)
+    assert {string_format(i) for i in ids} == {"text"}
