@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from harness.iam.collect import on_behalf
+from harness.iam.collect import behalf_calls
 from harness.iam.needs import Need
 from harness.iam.observer import Call
 from harness.iam.recorder import CallRecorder
@@ -37,12 +37,8 @@ class AccountIam:
         own = [c for c in self._recorder.calls(account_id, since=self.since) if c.caller]
         journal = [{"kind": e.kind, "at": e.at, **e.data}
                    for e in self._account.cloud.journal.entries(account_id=account_id) if e.at >= self.since]
-        book = self._recorder.book(account_id)
-        behalf = []
-        for function, via, needs, usage in on_behalf(journal, [], region=self._recorder.region, account=account_id):
-            service, _, operation = needs[0].action.partition(":")
-            behalf.append(Call(0.0, function, book.role_of(function), service, operation, tuple(needs), usage, via=via))
-        return own + behalf
+        return own + behalf_calls(self._recorder.book(account_id), journal, [], region=self._recorder.region,
+                                  account=account_id)
 
     def section(self) -> dict[str, Any]:
         """What a scenario's report says (``harness.iam.report.iam_section``), functions by name."""

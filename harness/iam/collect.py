@@ -14,6 +14,7 @@ from typing import Any
 from harness.cost.estimate import estimate
 from harness.iam.needs import Need
 from harness.iam.observer import Call
+from harness.iam.policies import PolicyBook
 from harness.iam.recorder import CallRecorder
 from harness.iam.report import iam_section
 
@@ -68,6 +69,21 @@ def on_behalf(journal: Iterable[Mapping[str, Any]], trace: Iterable[Mapping[str,
     return out
 
 
+def behalf_calls(book: PolicyBook, journal: Iterable[Mapping[str, Any]], trace: Iterable[Mapping[str, Any]], *,
+                 region: str, account: str) -> list[Call]:
+    """``on_behalf``'s calls as ``Call``s with each function's role (a function deleted with its stack
+    has none to decide with, and is left out)."""
+    out = []
+    for function, via, needs, usage in on_behalf(journal, trace, region=region, account=account):
+        try:
+            principal = book.role_of(function)
+        except Exception:  # deleted with its stack
+            continue
+        service, _, operation = needs[0].action.partition(":")
+        out.append(Call(0.0, function, principal, service, operation, tuple(needs), usage, via=via))
+    return out
+
+
 def sections(recorder: CallRecorder, account_id: str, *, started: float, steps: Sequence[Any],
              trace: Sequence[Mapping[str, Any]], journal: Sequence[Mapping[str, Any]],
              names: Mapping[str, str], mode: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -78,14 +94,7 @@ def sections(recorder: CallRecorder, account_id: str, *, started: float, steps: 
              if c.caller is not None or any(a <= c.at <= b for a, b in windows)]
     book = recorder.book(account_id)
     book.invalidate()  # decided under the policies as they are at the scenario's end (a stack update ...)
-    behalf: list[Call] = []
-    for function, via, needs, usage in on_behalf(journal, trace, region=recorder.region, account=account_id):
-        try:
-            principal = book.role_of(function)
-        except Exception:  # deleted with its stack: nothing to decide with
-            continue
-        behalf.append(Call(0.0, function, principal, needs[0].action.split(":")[0], needs[0].action.split(":")[1],
-                           tuple(needs), usage, via=via))
+    behalf = behalf_calls(book, journal, trace, region=recorder.region, account=account_id)
     iam = iam_section([*calls, *behalf], book.decide, book.identity, mode=recorder.mode_for(account_id), names=names)
     if mode == "enforce" and recorder.mode_for(account_id) != "enforce":
         iam["note"] = "enforce applies on moto; here the calls were observed and reported (report mode)"

@@ -1,6 +1,7 @@
 """What a local target does with each AWS call it sees: tells what it needs from IAM, records it with
 the units it used, and, in ``enforce`` mode, denies what IAM would deny (the target's HTTP front
-calls ``needs``, ``check`` and ``record``; its Lambda service ``on_behalf``).
+calls ``needs``, ``check`` and ``record``; ``harness.iam.collect`` adds the calls AWS makes with a
+function's role).
 """
 
 from __future__ import annotations
@@ -135,17 +136,6 @@ class CallRecorder:
                       index_keys=lambda table: self._index_keys(account_id, table)) if not denied else {}
         self.log.record(account_id, Call(now(), function, principal, service, operation, tuple(needs_), units,
                                          denied=denied))
-
-    def on_behalf(self, account_id: str, function: str, via: str, needs_: Sequence[Need],
-                  units: Mapping[str, float] | None = None, *, service: str = "", operation: str = "") -> None:
-        """A call AWS makes with a function's role (an event source mapping's receive, a log write)."""
-        try:
-            principal = self.book(account_id).role_of(function)
-        except Exception:  # the function is gone: nothing to decide with
-            return
-        first = needs_[0].action.split(":") if needs_ else [service, operation]
-        self.log.record(account_id, Call(now(), function, principal, service or first[0], operation or first[-1],
-                                         tuple(needs_), dict(units or {}), via=via))
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - the recorder lives as long as its target
     def _lookup(self, account_id: str, kind: str, name: str) -> str | None:
