@@ -26,6 +26,7 @@ from harness.lambda_runtime.spec import (
     InvocationResult,
     error_payload,
     format_end,
+    format_init_report,
     format_report,
     format_start,
 )
@@ -79,6 +80,7 @@ class ExecutionEnvironment:
         self.init_duration_ms: float | None = None
         self._init_logs = ""
         self._init_failure: tuple[bytes, str] | None = None
+        self._retry_init: LaunchConfig | None = None
         self.invocations = 0
         self.last_used = clock()
         self.alive = False
@@ -89,10 +91,24 @@ class ExecutionEnvironment:
 
     def start(self, launch: LaunchConfig, init_timeout_s: float, *, delay_s: float = 0.0) -> None:
         """Start the process and wait until it asks for its first invocation (or fails init);
-        ``delay_s``: an injected slow start, counted in the init duration."""
+        ``delay_s``: an injected slow start, counted in the init duration. An init that runs past
+        ``init_timeout_s`` is retried at the first invocation, within the function's timeout, as
+        Lambda does (the environment stays, its process does not)."""
         started = self._clock()
         if delay_s:
             time.sleep(delay_s)
+        outcome = self._spawn(launch, started + init_timeout_s)
+        self.init_duration_ms = (self._clock() - started) * 1000
+        self._init_logs = self._take_output()
+        self._init_failure = self._init_outcome(outcome)
+        if outcome is _Outcome.TIMEOUT and self._init_failure is None:
+            self._end_process()
+            self._init_logs += format_init_report(self.init_duration_ms, "timeout") + "\n"
+            self._retry_init = launch
+        elif self._init_failure is not None:
+            self.stop()
+
+    def _spawn(self, launch: LaunchConfig, deadline: float) -> _Outcome:
         proc = self._spawner.spawn(
             [launch.interpreter, "-m", "awslambdaric", self.spec.handler],
             env=launch.env,
@@ -107,28 +123,18 @@ class ExecutionEnvironment:
         except psutil.Error:
             self._ps = None
         self.alive = True
-        outcome = self._pump(
-            lambda: self._exchange.waiting_for_next or self._exchange.init_error is not None,
-            started + min(init_timeout_s, max(self.spec.timeout_s, init_timeout_s)),
-        )
-        self.init_duration_ms = (self._clock() - started) * 1000
-        self._init_logs = self._take_output()
+        return self._pump(lambda: self._exchange.waiting_for_next or self._exchange.init_error is not None, deadline)
+
+    def _init_outcome(self, outcome: _Outcome) -> tuple[bytes, str] | None:
+        """The init's failure (its error, or a runtime that exited), None when it is ready or timed out."""
         init_error = self._exchange.init_error
         if init_error is not None:
-            self._init_failure = (init_error.body, init_error.error_type or "Runtime.Unknown")
-        elif outcome is _Outcome.EXITED:
+            return init_error.body, init_error.error_type or "Runtime.Unknown"
+        if outcome is _Outcome.EXITED:
             code = self._exit_code()
-            self._init_failure = (
-                error_payload("", "Runtime.ExitError", f"Runtime exited with error: exit status {code}"),
-                "Runtime.ExitError",
-            )
-        elif outcome is _Outcome.TIMEOUT:
-            self._init_failure = (
-                error_payload("", "Sandbox.Timedout", f"Init timed out after {init_timeout_s:.2f} seconds"),
-                "Sandbox.Timedout",
-            )
-        if self._init_failure is not None:
-            self.stop()
+            return (error_payload("", "Runtime.ExitError", f"Runtime exited with error: exit status {code}"),
+                    "Runtime.ExitError")
+        return None
 
     def invoke(self, request: InvocationRequest, *, fault: str | None = None) -> InvocationResult:
         """Run one invocation to its end (result, error, timeout, crash or out of memory);
@@ -144,13 +150,23 @@ class ExecutionEnvironment:
             return self._result(request, body, error_type, 0.0, init_ms, cold, started_wall,
                                 init_logs, "", status="error")
         self._peak_rss = 0
+        deadline = started + self.spec.timeout_s
+        retry, self._retry_init = self._retry_init, None
+        if retry is not None:  # Duration holds the retried init; REPORT has no Init Duration
+            init_ms = None
+        outcome = _Outcome.DONE
         if fault is not None:
             outcome = _Outcome.TIMEOUT if fault == "timeout" else _Outcome.EXITED
-        else:
-            self._exchange.submit(request, self._wall() + self.spec.timeout_s)
-            outcome = self._pump(
-                lambda: self._exchange.has_reply(request.request_id), started + self.spec.timeout_s
-            )
+        elif retry is not None:  # the init that timed out runs again, on the invocation's clock
+            outcome = self._spawn(retry, deadline)
+            failure = self._init_outcome(outcome)
+            if failure is not None:
+                self.stop()
+                return self._result(request, failure[0], failure[1], (self._clock() - started) * 1000,
+                                    init_ms, cold, started_wall, init_logs, self._take_output(), status="error")
+        if outcome is _Outcome.DONE and fault is None:
+            self._exchange.submit(request, self._wall() + max(0.0, deadline - self._clock()))
+            outcome = self._pump(lambda: self._exchange.has_reply(request.request_id), deadline)
         duration_ms = (self._clock() - started) * 1000
         output = self._take_output()
         self.last_used = self._clock()
@@ -274,9 +290,12 @@ class ExecutionEnvironment:
         except Exception:  # still running or already reaped
             return proc.returncode
 
+    def _end_process(self) -> None:
+        if self._proc is not None:
+            kill_process_tree(self._proc)
+
     def stop(self) -> None:
         """Kill the process and close the Runtime API; idempotent."""
         self.alive = False
-        if self._proc is not None:
-            kill_process_tree(self._proc)
+        self._end_process()
         self._server.stop()

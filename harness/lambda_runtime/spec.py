@@ -224,6 +224,12 @@ def format_report(
     return "\t".join(parts)
 
 
+def format_init_report(duration_ms: float, status: str, error_type: str | None = None) -> str:
+    """An INIT_REPORT line: Lambda writes one for an init phase that did not end ready."""
+    line = f"INIT_REPORT Init Duration: {duration_ms:.2f} ms\tPhase: init\tStatus: {status}"
+    return f"{line}\tError Type: {error_type}" if error_type else line
+
+
 def error_payload(request_id: str, error_type: str, detail: str) -> bytes:
     """A runtime-level error body (timeouts, crashes), in the shape Lambda returns them."""
     body = {"errorType": error_type, "errorMessage": f"RequestId: {request_id} Error: {detail}"}
@@ -245,7 +251,7 @@ def init_failure(request: InvocationRequest, spec: FunctionSpec, reason: str, *,
     failure: INIT_REPORT with the error, the message, START/END/REPORT, and a function error (pure)."""
     error_type = "Runtime.Unknown"
     logs = "\n".join([
-        f"INIT_REPORT Init Duration: 0.00 ms\tPhase: init\tStatus: error\tError Type: {error_type}",
+        format_init_report(0.0, "error", error_type),
         f"[ERROR] {error_type}: {reason}",
         f"START RequestId: {request.request_id} Version: {spec.version}",
         f"END RequestId: {request.request_id}",
