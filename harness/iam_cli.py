@@ -37,6 +37,8 @@ def iam(report_dir: Path, policies: bool) -> None:
         click.echo(f"the calls of this run were not observed ({report.get('target')}): {why}")
         return
     summary = report.get("iam") or {}
+    for refusal in summary.get("deliveries_denied") or []:
+        click.echo(f"DELIVERY REFUSED (scenarios {', '.join(map(repr, refusal['scenarios']))}): {refusal['message']}")
     for denial in summary.get("denied") or []:
         click.echo(f"DENIED in {denial.get('scenario', '?')!r}: {denial['message']}")
     for name, entry in sorted((summary.get("functions") or {}).items()):
@@ -48,10 +50,11 @@ def iam(report_dir: Path, policies: bool) -> None:
                            if name in (s["iam"].get("functions") or {})), None)
             if latest is not None:
                 click.echo(json.dumps(latest["suggested_policy"], indent=1))
-    denied = len(summary.get("denied") or [])
-    click.echo(f"{denied} call(s) AWS would deny; {sum(len(f.get('unused_grants') or []) for f in (summary.get('functions') or {}).values())}"
+    denied, refused = len(summary.get("denied") or []), len(summary.get("deliveries_denied") or [])
+    unused = sum(len(f.get("unused_grants") or []) for f in (summary.get("functions") or {}).values())
+    click.echo(f"{denied} call(s) and {refused} delivery(ies) AWS would deny; {unused}"
                f" grants no scenario used ({len(scenarios)} scenarios, target {report.get('target')})")
-    sys.exit(1 if denied else 0)
+    sys.exit(1 if denied or refused else 0)
 
 
 @click.command(name="cost")

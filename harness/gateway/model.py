@@ -38,6 +38,7 @@ class Route:
     authorizer: JwtAuthorizer | None = None
     scopes: tuple[str, ...] = ()
     integration: ServiceIntegration | None = None  # REST APIs: an AWS service or MOCK instead of Lambda
+    credentials: str = ""  # the integration's role (API Gateway invokes with it, not by the function's policy)
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def route_of(props: dict[str, Any], integrations: dict[str, Any], authorizers: d
     authorizer = authorizers.get(str(props.get("AuthorizerId"))) if props.get("AuthorizationType") == "JWT" else None
     return Route(method.upper(), path, key, function_arn(str(integration.get("IntegrationUri", ""))),
                  str(integration.get("PayloadFormatVersion", "2.0")), authorizer,
-                 tuple(props.get("AuthorizationScopes") or ()))
+                 tuple(props.get("AuthorizationScopes") or ()), credentials=str(integration.get("CredentialsArn") or ""))
 
 
 def cors_of(config: dict[str, Any] | None) -> Cors | None:
@@ -160,7 +161,8 @@ def _openapi(api: Any) -> HttpApiDefinition:
                         authorizer, scopes = authorizers[name], tuple(wanted or ())
             routes.append(Route(verb, None if default else path, "$default" if default else f"{verb} {path}",
                                 function_arn(str(integration.get("uri", ""))),
-                                str(integration.get("payloadFormatVersion", "2.0")), authorizer, scopes))
+                                str(integration.get("payloadFormatVersion", "2.0")), authorizer, scopes,
+                                credentials=str(integration.get("credentials") or "")))
     cors = body.get("x-amazon-apigateway-cors")
     return HttpApiDefinition(api.logical_id, api.ref, str((body.get("info") or {}).get("title", api.logical_id)),
                              "$default", tuple(routes), cors_of(_cfn_cors(cors)) if cors else None,

@@ -85,7 +85,7 @@ def _body_routes(body: Mapping[str, Any], clients: Mapping[str, tuple[str, ...]]
                       for pattern, r in (integration.get("responses") or {}).items()))
             routes.append(Route(verb, str(path), f"{verb} {path}",
                                 function_arn(str(integration.get("uri", ""))) if service is None else "",
-                                "1.0", authorizer, scopes, service))
+                                "1.0", authorizer, scopes, service, str(integration.get("credentials") or "")))
     return routes
 
 
@@ -121,7 +121,8 @@ def _tree_routes(api: ResourceState, of: Any, clients: Mapping[str, tuple[str, .
                   for r in integration.get("IntegrationResponses") or []))
         routes.append(Route(verb, path, f"{verb} {path}",
                             function_arn(str(integration.get("Uri", ""))) if service is None else "", "1.0",
-                            authorizer, tuple(props.get("AuthorizationScopes") or ()), service))
+                            authorizer, tuple(props.get("AuthorizationScopes") or ()), service,
+                            str(integration.get("Credentials") or "")))
     return routes
 
 

@@ -4,6 +4,7 @@ Example:
     def test_the_worker_needs_nothing_more(iam, invoke):
         invoke("Worker", {"id": "1"})
         iam.assert_least_privilege()          # fails naming function, action, resource, statement
+        iam.assert_deliveries(app)            # fails naming a rule/notification/route AWS would refuse
         assert "dynamodb:Scan" in iam.unused_grants("Worker")
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from harness.iam.collect import behalf_calls
+from harness.iam.collect import behalf_calls, delivery_section
 from harness.iam.needs import Need
 from harness.iam.observer import Call
 from harness.iam.recorder import CallRecorder
@@ -48,6 +49,22 @@ class AccountIam:
 
     def denied(self) -> list[dict[str, Any]]:
         return list(self.section()["denied"])
+
+    def deliveries(self, app: Any = None) -> dict[str, Any]:
+        """The wired deliveries (rules' targets, bucket notifications, subscriptions; with ``app``, a
+        ``DeployedApp``, only those of its stack, and its APIs' Lambda routes) decided against their
+        targets' resource policies: ``checked``, ``denied`` (each with AWS's consequence and the
+        fix) and ``not_evaluated``."""
+        book = self._recorder.book(self._account.account_id)
+        book.invalidate()
+        apis = [g.api for g in app.gateways.values()] if app is not None else []
+        resources = list(app.record.resources.values()) if app is not None else None
+        return delivery_section(book, self._account.account_id, self._recorder.region, apis, resources)
+
+    def assert_deliveries(self, app: Any = None) -> None:
+        """Raises AssertionError naming every delivery AWS would refuse (see ``deliveries``)."""
+        refused = self.deliveries(app)["denied"]
+        assert not refused, "AWS would refuse:\n" + "\n".join(d["message"] for d in refused)
 
     def unused_grants(self, function: str) -> list[str]:
         """The action patterns the function's role grants that it has not used (a physical name)."""

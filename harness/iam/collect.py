@@ -12,11 +12,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from harness.cost.estimate import estimate
+from harness.gateway.model import HttpApiDefinition
+from harness.iam.deliveries import judge
 from harness.iam.needs import Need
 from harness.iam.observer import Call
 from harness.iam.policies import PolicyBook
 from harness.iam.recorder import CallRecorder
 from harness.iam.report import iam_section
+from harness.iam.wiring import account_deliveries, api_deliveries, of_stack, stack_names
+from harness.provisioning.resources.base import ResourceState
 
 # Step kinds that only look (their client calls are the test's, not the flow's)
 CHECKS = frozenset({"settle", "pause", "advance_clock", "fault", "clear_faults", "wait_until"})
@@ -84,10 +88,25 @@ def behalf_calls(book: PolicyBook, journal: Iterable[Mapping[str, Any]], trace: 
     return out
 
 
+def delivery_section(book: PolicyBook, account_id: str, region: str, apis: Sequence[HttpApiDefinition] = (),
+                     resources: Iterable[ResourceState] | None = None) -> dict[str, Any]:
+    """The deliveries the account is wired for (rules' targets, notifications, subscriptions, API
+    routes), each decided against its target's resource policy (``harness.iam.deliveries``);
+    ``resources``: only those from or to a resource of this stack."""
+    if resources is None:
+        wired = account_deliveries(book.client_for, account_id)
+    else:
+        resources = list(resources)
+        wired = of_stack(account_deliveries(book.client_for, account_id, stack_names(resources)), resources)
+    return judge(wired + api_deliveries(apis, account=account_id, region=region), book.decide)
+
+
 def sections(recorder: CallRecorder, account_id: str, *, started: float, steps: Sequence[Any],
              trace: Sequence[Mapping[str, Any]], journal: Sequence[Mapping[str, Any]],
-             names: Mapping[str, str], mode: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The scenario's ``iam`` and ``cost`` sections."""
+             names: Mapping[str, str], mode: str, http_apis: Sequence[HttpApiDefinition] = (),
+             resources: Iterable[ResourceState] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The scenario's ``iam`` and ``cost`` sections; the deliveries of ``resources`` (the app's
+    stack) are judged, none without."""
     windows = [(s.started, s.started + s.duration_s) for s in steps
                if s.kind not in CHECKS and not s.kind.startswith("expect")]
     calls = [c for c in recorder.calls(account_id, since=started)
@@ -96,6 +115,9 @@ def sections(recorder: CallRecorder, account_id: str, *, started: float, steps: 
     book.invalidate()  # decided under the policies as they are at the scenario's end (a stack update ...)
     behalf = behalf_calls(book, journal, trace, region=recorder.region, account=account_id)
     iam = iam_section([*calls, *behalf], book.decide, book.identity, mode=recorder.mode_for(account_id), names=names)
+    iam["deliveries"] = (delivery_section(book, account_id, recorder.region, http_apis, resources)
+                         if resources is not None else {"checked": 0, "denied": [], "not_evaluated": []})
+    iam["summary"]["deliveries_denied"] = len(iam["deliveries"]["denied"])
     if mode == "enforce" and recorder.mode_for(account_id) != "enforce":
         iam["note"] = "enforce applies on moto; here the calls were observed and reported (report mode)"
     usage_total: dict[str, float] = {}

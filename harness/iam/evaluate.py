@@ -212,13 +212,20 @@ def conditions_hold(condition: Mapping[str, Mapping[str, Any]], keys: Mapping[st
     return True
 
 
+def _arn_like(value: str, pattern: str) -> bool:
+    values, patterns = value.split(":", 5), pattern.split(":", 5)
+    return len(values) == len(patterns) and all(
+        fnmatch.fnmatchcase(v, p.replace("[", "[[]")) for v, p in zip(values, patterns, strict=True))
+
+
 _STRING: dict[str, Callable[[str, str], bool]] = {
     "StringEquals": lambda v, e: v == e, "StringNotEquals": lambda v, e: v != e,
     "StringEqualsIgnoreCase": lambda v, e: v.lower() == e.lower(),
     "StringNotEqualsIgnoreCase": lambda v, e: v.lower() != e.lower(),
     "StringLike": lambda v, e: fnmatch.fnmatchcase(v, e), "StringNotLike": lambda v, e: not fnmatch.fnmatchcase(v, e),
-    "ArnEquals": lambda v, e: v == e, "ArnNotEquals": lambda v, e: v != e,
-    "ArnLike": lambda v, e: fnmatch.fnmatchcase(v, e), "ArnNotLike": lambda v, e: not fnmatch.fnmatchcase(v, e),
+    # IAM: ArnEquals is ArnLike, each of an ARN's six parts matched on its own, wildcards in any
+    "ArnEquals": lambda v, e: _arn_like(v, e), "ArnNotEquals": lambda v, e: not _arn_like(v, e),
+    "ArnLike": lambda v, e: _arn_like(v, e), "ArnNotLike": lambda v, e: not _arn_like(v, e),
     "Bool": lambda v, e: v.lower() == e.lower(),
 }
 _NEGATED = {"StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "ArnNotEquals", "ArnNotLike"}

@@ -34,7 +34,7 @@ class PolicyBook:
 
     def __init__(self, account_id: str, client_for: ClientFor) -> None:
         self.account_id = account_id
-        self._client_for = client_for
+        self.client_for = self._client_for = client_for  # the account's clients (the harness's own calls)
         self._lock = threading.Lock()
         self._identity: dict[str, list[Statement]] = {}
         self._resource: dict[str, list[Statement]] = {}
@@ -146,7 +146,7 @@ def _policy_holder(arn: str) -> str | None:
     if service == "sqs":
         return f"sqs|{arn}"
     if service == "lambda":
-        return f"lambda|{':'.join(parts[:7])}"  # the function, without qualifier
+        return f"lambda|{':'.join(parts[:8])}"  # a version or alias has its own policy
     if service == "s3":
         return f"s3|{parts[5].split('/', 1)[0]}"
     if service == "sns":

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from harness.iam import catalog
+from harness.iam.deliveries import merge_deliveries
 from harness.iam.evaluate import Decision, Statement
 from harness.iam.needs import Need
 from harness.iam.observer import Call
@@ -116,7 +117,8 @@ def merge(sections: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     denied: list[dict[str, Any]] = []
     used: dict[str, set[str]] = {}
     grants: dict[str, dict[str, dict[str, Any]]] = {}
-    for section in sections:
+    sections_ = list(sections)
+    for section in sections_:
         denied += [{**d, "scenario": section.get("scenario", "")} for d in section.get("denied") or []]
         for name, entry in (section.get("functions") or {}).items():
             used.setdefault(name, set()).update(entry.get("used", {}))
@@ -129,4 +131,6 @@ def merge(sections: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
                   if not any(x.lower() in actions for x in catalog.expand(g["action"]))]
         functions[name] = {"used_actions": sorted(used[name]), "unused_grants": unused}
     unused_total = sum(len(f["unused_grants"]) for f in functions.values())
-    return {"denied": denied, "functions": functions, "summary": {"denied": len(denied), "unused_grants": unused_total}}
+    refused = merge_deliveries(sections_)
+    return {"denied": denied, "deliveries_denied": refused, "functions": functions,
+            "summary": {"denied": len(denied), "deliveries_denied": len(refused), "unused_grants": unused_total}}

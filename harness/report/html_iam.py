@@ -34,6 +34,15 @@ def iam_html(section: Mapping[str, Any]) -> str:
                      f"<th>resource</th><th>calls</th><th>via</th><th>why</th></tr>{rows}</table>")
     else:
         parts.append("<p class='iam passed'>no call AWS would deny</p>")
+    refused = (section.get("deliveries") or {}).get("denied") or []
+    if refused:
+        rows = "".join(f"<tr><td>{_esc(d['via'])}</td><td>{_esc(d['target'])}</td><td>{_esc(d['principal'])}</td>"
+                       f"<td>{_esc(d['action'])}</td><td>{_esc(d['message'])}</td></tr>" for d in refused)
+        parts.append("<table class='iam-deliveries'><tr><th class='failed'>refused delivery</th><th>to</th>"
+                     f"<th>by</th><th>action</th><th>on AWS, and the fix</th></tr>{rows}</table>")
+    elif section.get("deliveries"):
+        parts.append(f"<p class='iam passed'>{section['deliveries'].get('checked', 0)} deliveries checked "
+                     "against their targets' resource policies: all allowed</p>")
     unknown = section.get("not_evaluated") or []
     if unknown:
         rows = "".join(f"<tr><td>{_esc(u['function'])}</td><td>{_esc(u['action'])}</td><td>{_esc(u['resource'])}</td>"
@@ -69,7 +78,8 @@ def run_summary_html(meta: Mapping[str, Any]) -> str:
     if not iam.get("functions") and not cost.get("scenarios"):
         return ""
     summary = iam.get("summary") or {}
-    denied = summary.get("denied", 0)
-    return (f"<p class='iam-summary'>IAM: <b class='{'failed' if denied else 'passed'}'>{denied} call(s) AWS would "
-            f"deny</b> · {summary.get('unused_grants', 0)} grants no scenario used · cost of the suite: "
+    denied, refused = summary.get("denied", 0), summary.get("deliveries_denied", 0)
+    return (f"<p class='iam-summary'>IAM: <b class='{'failed' if denied or refused else 'passed'}'>{denied} call(s) "
+            f"and {refused} delivery(ies) AWS would deny</b> · {summary.get('unused_grants', 0)} grants no scenario "
+            "used · cost of the suite: "
             f"${cost.get('total_usd', 0) * 1000:.4f} per 1,000 runs (estimate)</p>")

@@ -29,13 +29,13 @@ from typing import Any
 from harness.cloud import LocalCloud
 from harness.deployed import DeployedApp, deploy_app
 from harness.errors import HarnessError
-from harness.iam.collect import sections as collect_sections
 from harness.provisioning import AppSource
 from harness.scenarios.conservation import conserve_by_queues
 from harness.scenarios.fault_steps import skip_without_faults
 from harness.scenarios.kinds import RUNNERS
+from harness.scenarios.least_privilege import least_privilege
 from harness.scenarios.model import Scenario, Step
-from harness.scenarios.observe import event_facts, function_names, observe
+from harness.scenarios.observe import event_facts, observe
 from harness.scenarios.queue_steps import peek
 from harness.scenarios.steps import ExpectationFailed, StepContext, eventually
 from harness.scenarios.time_steps import skip_on_real_clock
@@ -189,7 +189,7 @@ class ScenarioRunner:
                                   for e in self.cloud.journal.entries(account_id=account.account_id)
                                   if e.at >= started]
             if account is not None and ctx is not None and steps_started:
-                self._least_privilege(account, ctx, result, steps_started)
+                least_privilege(self.cloud.target, self.settings, account, ctx.app, result, steps_started)
             if result.status == "failed" and ctx is not None:
                 result.logs = _recent_logs(account, _functions_run(account, result.trace, ctx.app),
                                            since=started if shared else None)
@@ -203,30 +203,6 @@ class ScenarioRunner:
             if account is not None and not shared:
                 account.close()
         return result
-
-    def _least_privilege(self, account: Any, ctx: StepContext, result: ScenarioResult, started: float) -> None:
-        """The scenario's IAM and cost sections; calls AWS would deny fail a scenario that passed."""
-        recorder = self.cloud.target.calls
-        if recorder is None:
-            why = ("iam = \"off\"" if self.settings.iam == "off" else
-                   f"the {self.cloud.target.name} target answers its calls out of the harness's sight (on AWS "
-                   "IAM itself denies what a role lacks: such a call fails the scenario there)")
-            result.iam = result.cost = {"observed": False, "why": why}
-            return
-        names = function_names(ctx.app.record.resources.values()) if ctx.app is not None else {}
-        try:
-            result.iam, result.cost = collect_sections(
-                recorder, account.account_id, started=started, steps=result.steps, trace=result.trace,
-                journal=result.journal, names=names, mode=self.settings.iam)
-        except Exception as exc:  # an observation must not hide the scenario's own verdict
-            LOG.warning("IAM and cost sections of %s failed", result.name, exc_info=True)
-            result.iam = result.cost = {"observed": False, "why": f"{type(exc).__name__}: {exc}"}
-            return
-        denied = result.iam.get("denied") or []
-        if denied and result.status == "passed":
-            result.status = "failed"
-            result.reason = (f"IAM: AWS would deny {len(denied)} call(s): "
-                             + "; ".join(d["message"] for d in denied[:3]))
 
     def _deploy(self, account: Any, result: ScenarioResult) -> DeployedApp | None:
         """Deploy the app into the scenario's own account and serve its APIs."""

@@ -166,6 +166,25 @@ def send_message(ctx: StepContext, args: Mapping[str, Any]) -> Any:
     return {"message_id": message_id}
 
 
+def publish(ctx: StepContext, args: Mapping[str, Any]) -> Any:
+    topic = str(args["topic"]) if str(args["topic"]).startswith("arn:") else ctx.physical(args["topic"], "AWS::SNS::Topic")
+    if not topic.startswith("arn:"):  # a topic's name: its ARN in the account
+        sns = ctx.client("sns")
+        topic = f"arn:aws:sns:{sns.meta.region_name}:{ctx.account.account_id}:{topic}"
+    kwargs: dict[str, Any] = {"TopicArn": topic, "Message": args["message"] if isinstance(args["message"], str)
+                              else json.dumps(args["message"])}
+    if args.get("subject"):
+        kwargs["Subject"] = args["subject"]
+    if args.get("group_id"):
+        kwargs["MessageGroupId"] = args["group_id"]
+    if args.get("attributes"):
+        kwargs["MessageAttributes"] = {k: {"DataType": "String", "StringValue": str(v)}
+                                       for k, v in args["attributes"].items()}
+    message_id = ctx.client("sns").publish(**kwargs)["MessageId"]
+    ctx.record("sns.publish", topic=topic, message_id=message_id)
+    return {"message_id": message_id}
+
+
 def put_events(ctx: StepContext, args: Mapping[str, Any]) -> Any:
     entry = {"Source": args["source"], "DetailType": args["detail_type"],
              "Detail": args["detail"] if isinstance(args["detail"], str) else json.dumps(args["detail"]),

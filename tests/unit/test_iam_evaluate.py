@@ -134,3 +134,18 @@ def test_a_document_that_is_not_a_policy_is_named() -> None:
         parse_policy({"Version": "2012-10-17"}, "inline policy p")
     with pytest.raises(PolicyError, match="not JSON"):
         parse_policy("{not json", "queue policy")
+
+
+def test_arn_equals_takes_wildcards_like_arn_like_each_part_on_its_own() -> None:
+    rule = f"arn:aws:events:us-east-1:{ACCOUNT}:rule/orders"
+
+    def allowed(operator: str, pattern: str) -> bool:
+        statement = {"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
+                     "Resource": QUEUE, "Condition": {operator: {"aws:SourceArn": pattern}}}
+        return evaluate(request("sqs:SendMessage", QUEUE, "service:events.amazonaws.com", **{"aws:SourceArn": rule}),
+                        [], policy(statement, resource=True)).allowed
+
+    assert allowed("ArnEquals", f"arn:aws:events:us-east-1:{ACCOUNT}:rule/*")  # IAM's ArnEquals is ArnLike
+    assert allowed("ArnLike", "arn:aws:events:*:*:rule/orders")
+    assert not allowed("ArnLike", "arn:aws:events:us-east-1:*")  # a * matches within its own part only
+    assert not allowed("ArnEquals", f"arn:aws:events:us-east-1:{ACCOUNT}:rule/other")
