@@ -52,7 +52,7 @@ def iam(report_dir: Path, policies: bool) -> None:
                 click.echo(json.dumps(latest["suggested_policy"], indent=1))
     denied, refused = len(summary.get("denied") or []), len(summary.get("deliveries_denied") or [])
     unused = sum(len(f.get("unused_grants") or []) for f in (summary.get("functions") or {}).values())
-    click.echo(f"{denied} call(s) and {refused} delivery(ies) AWS would deny; {unused}"
+    click.echo(f"{denied} call(s){f' and {refused} delivery(ies)' if refused else ''} AWS would deny; {unused}"
                f" grants no scenario used ({len(scenarios)} scenarios, target {report.get('target')})")
     sys.exit(1 if denied or refused else 0)
 

@@ -79,7 +79,8 @@ def run_summary_html(meta: Mapping[str, Any]) -> str:
         return ""
     summary = iam.get("summary") or {}
     denied, refused = summary.get("denied", 0), summary.get("deliveries_denied", 0)
-    return (f"<p class='iam-summary'>IAM: <b class='{'failed' if denied or refused else 'passed'}'>{denied} call(s) "
-            f"and {refused} delivery(ies) AWS would deny</b> · {summary.get('unused_grants', 0)} grants no scenario "
+    deliveries = f" and {refused} delivery(ies)" if refused else ""
+    return (f"<p class='iam-summary'>IAM: <b class='{'failed' if denied or refused else 'passed'}'>{denied} call(s)"
+            f"{deliveries} AWS would deny</b> · {summary.get('unused_grants', 0)} grants no scenario "
             "used · cost of the suite: "
             f"${cost.get('total_usd', 0) * 1000:.4f} per 1,000 runs (estimate)</p>")

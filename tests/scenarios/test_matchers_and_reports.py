@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+from click.testing import CliRunner
+
+from harness.cli import main
 from harness.cost.estimate import estimate
 from harness.iam.evaluate import Request, evaluate, parse_policy
 from harness.iam.needs import Need
@@ -100,3 +104,22 @@ def test_runtime_substitutions_are_noted_in_the_reports() -> None:
     report = report_dict(results(), target="moto", versions={}, started=1000.0, duration_s=2.0, notes=[note])
     assert report["notes"] == [note]
     assert f"note: {note}" in render_html(results(), report)
+
+
+def test_a_refused_delivery_shows_in_the_reports_and_fails_harness_iam(tmp_path: Path) -> None:
+    items = results()
+    refusal = {"via": "EventBridge rule audit", "source": "arn:aws:events:us-east-1:1:rule/audit",
+               "target": "arn:aws:sqs:us-east-1:1:audit", "principal": "events.amazonaws.com",
+               "action": "sqs:SendMessage", "decision": "denied", "why": "no statement allows it",
+               "message": "EventBridge rule audit cannot deliver to arn:aws:sqs:us-east-1:1:audit: add a queue policy"}
+    items[0].iam["deliveries"] = {"checked": 3, "denied": [refusal], "not_evaluated": []}
+    report = report_dict(items, target="moto", versions={}, started=1000.0, duration_s=2.0)
+    assert report["iam"]["summary"]["deliveries_denied"] == 1
+    assert report["iam"]["deliveries_denied"][0]["scenarios"] == ["good"]
+    page = render_html(items, report)
+    assert "refused delivery" in page and "1 call(s) and 1 delivery(ies) AWS would deny" in page
+    (tmp_path / "report.json").write_text(json.dumps(report, default=str))
+    result = CliRunner().invoke(main, ["iam", "--report-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "DELIVERY REFUSED (scenarios 'good'): EventBridge rule audit cannot deliver" in result.output
+    assert "1 call(s) and 1 delivery(ies) AWS would deny" in result.output
