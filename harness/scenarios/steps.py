@@ -151,16 +151,20 @@ def delete_object(ctx: StepContext, args: Mapping[str, Any]) -> Any:
     ctx.record("s3.delete_object", bucket=args["bucket"], key=args["key"])
 
 
+def _message_options(args: Mapping[str, Any], **parameters: str) -> dict[str, Any]:
+    """The API parameters of the step's optional arguments that are set (``group_id`` ->
+    ``MessageGroupId`` ...), and its ``attributes`` as SQS and SNS take them (each a String)."""
+    out: dict[str, Any] = {parameter: args[name] for name, parameter in parameters.items() if args.get(name)}
+    if args.get("attributes"):
+        out["MessageAttributes"] = {k: {"DataType": "String", "StringValue": str(v)}
+                                    for k, v in args["attributes"].items()}
+    return out
+
+
 def send_message(ctx: StepContext, args: Mapping[str, Any]) -> Any:
     body = args["body"] if isinstance(args["body"], str) else json.dumps(args["body"])
-    kwargs: dict[str, Any] = {"QueueUrl": queue_url(ctx, args["queue"]), "MessageBody": body}
-    if args.get("group_id"):
-        kwargs["MessageGroupId"] = args["group_id"]
-    if args.get("dedup_id"):
-        kwargs["MessageDeduplicationId"] = args["dedup_id"]
-    if args.get("attributes"):
-        kwargs["MessageAttributes"] = {k: {"DataType": "String", "StringValue": str(v)}
-                                       for k, v in args["attributes"].items()}
+    kwargs = {"QueueUrl": queue_url(ctx, args["queue"]), "MessageBody": body,
+              **_message_options(args, group_id="MessageGroupId", dedup_id="MessageDeduplicationId")}
     message_id = ctx.client("sqs").send_message(**kwargs)["MessageId"]
     ctx.record("sqs.send_message", queue=kwargs["QueueUrl"], message_id=message_id)
     return {"message_id": message_id}
@@ -171,15 +175,9 @@ def publish(ctx: StepContext, args: Mapping[str, Any]) -> Any:
     if not topic.startswith("arn:"):  # a topic's name: its ARN in the account
         sns = ctx.client("sns")
         topic = f"arn:aws:sns:{sns.meta.region_name}:{ctx.account.account_id}:{topic}"
-    kwargs: dict[str, Any] = {"TopicArn": topic, "Message": args["message"] if isinstance(args["message"], str)
-                              else json.dumps(args["message"])}
-    if args.get("subject"):
-        kwargs["Subject"] = args["subject"]
-    if args.get("group_id"):
-        kwargs["MessageGroupId"] = args["group_id"]
-    if args.get("attributes"):
-        kwargs["MessageAttributes"] = {k: {"DataType": "String", "StringValue": str(v)}
-                                       for k, v in args["attributes"].items()}
+    message = args["message"] if isinstance(args["message"], str) else json.dumps(args["message"])
+    kwargs = {"TopicArn": topic, "Message": message,
+              **_message_options(args, subject="Subject", group_id="MessageGroupId")}
     message_id = ctx.client("sns").publish(**kwargs)["MessageId"]
     ctx.record("sns.publish", topic=topic, message_id=message_id)
     return {"message_id": message_id}
