@@ -19,7 +19,7 @@ from harness.iam.observer import Call
 from harness.iam.policies import PolicyBook
 from harness.iam.recorder import CallRecorder
 from harness.iam.report import iam_section
-from harness.iam.wiring import account_deliveries, api_deliveries, of_stack, stack_names
+from harness.iam.wiring import account_deliveries, api_deliveries, logical_id, of_stack, stack_names
 from harness.provisioning.resources.base import ResourceState
 
 # Step kinds that only look (their client calls are the test's, not the flow's)
@@ -94,11 +94,16 @@ def delivery_section(book: PolicyBook, account_id: str, region: str, apis: Seque
     routes), each decided against its target's resource policy (``harness.iam.deliveries``);
     ``resources``: only those from or to a resource of this stack."""
     if resources is None:
-        wired = account_deliveries(book.client_for, account_id)
-    else:
-        resources = list(resources)
-        wired = of_stack(account_deliveries(book.client_for, account_id, stack_names(resources)), resources)
-    return judge(wired + api_deliveries(apis, account=account_id, region=region), book.decide)
+        return judge(account_deliveries(book.client_for, account_id) + api_deliveries(
+            apis, account=account_id, region=region), book.decide)
+    resources = list(resources)
+    wired = of_stack(account_deliveries(book.client_for, account_id, stack_names(resources)), resources)
+    section = judge(wired + api_deliveries(apis, account=account_id, region=region), book.decide)
+    for denial in section["denied"]:  # where to fix it: the template's names
+        source, target = logical_id(denial["source"], resources), logical_id(denial["target"], resources)
+        if source or target:
+            denial["message"] += f" (in the template: {source or denial['source']} -> {target or denial['target']})"
+    return section
 
 
 def sections(recorder: CallRecorder, account_id: str, *, started: float, steps: Sequence[Any],

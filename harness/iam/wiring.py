@@ -83,6 +83,20 @@ def stack_names(resources: Iterable[ResourceState]) -> set[str]:
     return names | {_tail(str(r.attributes.get("Arn"))) for r in resources if r.attributes.get("Arn")}
 
 
+def logical_id(identifier: str, resources: Iterable[ResourceState]) -> str | None:
+    """The logical id of the stack's resource an ARN (or id) names, None when none does (pure);
+    an API route's ARN is its API's."""
+    wanted = _tail(identifier)
+    api = identifier.split(":", 5)[5].split("/", 1)[0] if identifier.startswith("arn:aws:execute-api:") else None
+    for r in resources:
+        if api is not None:
+            if str(r.physical_id) == api:
+                return r.logical_id
+        elif wanted and wanted in (_tail(str(r.physical_id)), _tail(str(r.attributes.get("Arn") or ""))):
+            return r.logical_id
+    return None
+
+
 def _tail(identifier: str) -> str:
     """A name from an ARN, a queue URL or an id: the part after the last ``:``, ``/`` or ``|``."""
     return re.split(r"[:/|]", identifier)[-1]

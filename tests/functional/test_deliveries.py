@@ -46,6 +46,8 @@ def test_deliveries_aws_would_refuse_fail_the_scenario_naming_source_target_and_
     assert ":wired-AuditQueue-" in audit["target"] and "AWS::SQS::QueuePolicy" in audit["message"]
     assert (nightly["action"], nightly["target"].split(":")[5]) == ("lambda:InvokeFunction", "function")
     assert "AWS::Lambda::Permission" in nightly["message"] and nightly["source"] in nightly["message"]
+    assert audit["message"].endswith("(in the template: AuditRule -> AuditQueue)")
+    assert nightly["message"].endswith("(in the template: NightlyRule -> Nightly)")
     assert result.iam["summary"]["deliveries_denied"] == 2
 
 
@@ -66,7 +68,7 @@ def test_the_fixes_the_messages_give_let_every_delivery_through(
     assert len(refused) == 2
     for target, denial in refused.items():
         if ":sqs:" in target:  # the statement the message says to add, in the queue's policy
-            statement = json.loads(denial["message"].split("(AWS::SQS::QueuePolicy): ", 1)[1])
+            statement, _ = json.JSONDecoder().raw_decode(denial["message"].split("(AWS::SQS::QueuePolicy): ", 1)[1])
             url = account.client("sqs").get_queue_url(QueueName=target.rsplit(":", 1)[1])["QueueUrl"]
             account.client("sqs").set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(
                 {"Version": "2012-10-17", "Statement": [statement]})})

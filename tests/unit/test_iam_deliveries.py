@@ -10,7 +10,7 @@ from harness.gateway.model import HttpApiDefinition, Route
 from harness.iam.deliveries import Delivery, judge
 from harness.iam.evaluate import Decision, Request, evaluate, parse_policy
 from harness.iam.needs import Need
-from harness.iam.wiring import api_deliveries, execute_api_arn, of_stack
+from harness.iam.wiring import api_deliveries, execute_api_arn, logical_id, of_stack
 from harness.provisioning.resources.base import ResourceState
 
 ACCOUNT = "111111111111"
@@ -142,3 +142,13 @@ def test_a_route_with_an_integration_role_is_decided_by_the_role_and_caller_cred
     assert delivery.role == role and delivery.source.endswith("a1b2/prod/GET/a")
     grants = {role: [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": FUNCTION}]}
     assert judge([delivery], decide_with({}, grants))["denied"] == []
+
+
+def test_a_refusal_names_the_template_resources_source_and_target_come_from() -> None:
+    stack = [ResourceState("Orders", "AWS::SQS::Queue", f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/orders", None,
+                           {"Arn": QUEUE}, {}),
+             ResourceState("Nameless", "AWS::SSM::Parameter", "/p", None, {}, {}),
+             ResourceState("Api", "AWS::ApiGatewayV2::Api", "a1b2", None, {}, {})]
+    assert logical_id(QUEUE, stack) == "Orders"
+    assert logical_id(execute_api_arn("us-east-1", ACCOUNT, "a1b2", "$default", "ANY", None), stack) == "Api"
+    assert logical_id(RULE, stack) is None
