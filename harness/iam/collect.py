@@ -93,14 +93,12 @@ def delivery_section(book: PolicyBook, account_id: str, region: str, apis: Seque
     """The deliveries the account is wired for (rules' targets, notifications, subscriptions, API
     routes), each decided against its target's resource policy (``harness.iam.deliveries``);
     ``resources``: only those from or to a resource of this stack."""
-    if resources is None:
-        return judge(account_deliveries(book.client_for, account_id) + api_deliveries(
-            apis, account=account_id, region=region), book.decide)
-    resources = list(resources)
-    wired = of_stack(account_deliveries(book.client_for, account_id, stack_names(resources)), resources)
-    section = judge(wired + api_deliveries(apis, account=account_id, region=region), book.decide)
+    stack = list(resources) if resources is not None else None
+    wired = account_deliveries(book.client_for, account_id, stack_names(stack) if stack is not None else None)
+    section = judge((of_stack(wired, stack) if stack is not None else wired)
+                    + api_deliveries(apis, account=account_id, region=region), book.decide)
     for denial in section["denied"]:  # where to fix it: the template's names
-        source, target = logical_id(denial["source"], resources), logical_id(denial["target"], resources)
+        source, target = (logical_id(denial[end], stack or ()) for end in ("source", "target"))
         if source or target:
             denial["message"] += f" (in the template: {source or denial['source']} -> {target or denial['target']})"
     return section
